@@ -1,0 +1,35 @@
+"""The one error hierarchy of cocomposer.
+
+Every error the program raises on purpose derives from :class:`CocomposerError`, and also from the matching
+built-in exception, so callers can catch either. Messages say what happened, what was expected and what to do.
+"""
+
+from __future__ import annotations
+
+
+class CocomposerError(Exception):
+    """Base class of every error cocomposer raises on purpose."""
+
+
+class ConfigError(CocomposerError, ValueError):
+    """A setting, flag or command has a value cocomposer cannot use."""
+
+
+class ModelError(CocomposerError, RuntimeError):
+    """A model file is missing, unreadable or does not match the codec."""
+
+
+class PortError(CocomposerError, OSError):
+    """A MIDI backend or port could not be opened."""
+
+
+class PortNotFoundError(CocomposerError, LookupError):
+    """No MIDI port (or more than one) matches the name the user gave."""
+
+
+class MidiFileError(CocomposerError, ValueError):
+    """A MIDI file is unreadable or holds no notes."""
+
+
+class DataError(CocomposerError, RuntimeError):
+    """The training corpus could not be prepared or read."""

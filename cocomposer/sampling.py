@@ -1,0 +1,98 @@
+"""Sampling controls and the one function that turns logits into the next token.
+
+What a player turns (temperature, top-p, key lock, pitch range, density) acts here, on the logits of one step, so
+every change is heard on the next note. Tokens that would make no sense (a note-off for a silent key, a note-on for
+a sounding one) are masked too, so the model can never open a note twice or close one it did not open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from cocomposer import codec
+from cocomposer.errors import ConfigError
+from cocomposer.keys import Key
+
+_PITCHES = np.arange(codec.N_PITCHES)
+
+
+@dataclass(frozen=True)
+class Controls:
+    temperature: float = 1.0
+    top_p: float = 0.95
+    key: Key | None = None  # key lock: note-ons outside its pitch classes are masked
+    low: int = 36  # lowest pitch the model may play
+    high: int = 96  # highest pitch the model may play
+    density: float = 1.0  # >1 more notes, <1 fewer: scales the odds of a note-on against waiting
+    max_polyphony: int = 6
+    bias: np.ndarray | None = field(default=None, compare=False)  # additive logit bias (session preferences)
+
+    def __post_init__(self) -> None:
+        if not 0.05 <= self.temperature <= 3.0:
+            raise ConfigError(f"temperature must be within 0.05..3.0, got {self.temperature}")
+        if not 0.05 <= self.top_p <= 1.0:
+            raise ConfigError(f"top-p must be within 0.05..1.0, got {self.top_p}")
+        if not 0 <= self.low <= self.high <= 127:
+            raise ConfigError(f"pitch range must satisfy 0 <= low <= high <= 127, got {self.low}..{self.high}")
+        if not 0.1 <= self.density <= 10.0:
+            raise ConfigError(f"density must be within 0.1..10, got {self.density}")
+        if self.max_polyphony < 1:
+            raise ConfigError(f"max polyphony must be at least 1, got {self.max_polyphony}")
+
+    def with_(self, **changes: object) -> Controls:
+        return replace(self, **changes)
+
+
+def allowed_onsets(controls: Controls) -> np.ndarray:
+    """Boolean mask over pitches 0..127 that the controls let the model start."""
+    allowed = (_PITCHES >= controls.low) & (_PITCHES <= controls.high)
+    if controls.key is not None:
+        classes = np.zeros(12, dtype=bool)
+        classes[list(controls.key.pitch_classes())] = True
+        allowed &= classes[_PITCHES % 12]
+    return allowed
+
+
+def masked_logits(logits: np.ndarray, controls: Controls, sounding: frozenset[int]) -> np.ndarray:
+    """Logits with impossible or forbidden tokens at -inf and density and bias applied (before temperature)."""
+    out = logits.astype(np.float64).copy()
+    if controls.bias is not None:
+        out += controls.bias
+    out[codec.PAD] = -np.inf
+    on = out[codec.ON_BASE : codec.OFF_BASE]
+    off = out[codec.OFF_BASE : codec.VOCAB_SIZE]
+    onset_ok = allowed_onsets(controls)
+    is_sounding = np.zeros(codec.N_PITCHES, dtype=bool)
+    if sounding:
+        is_sounding[list(sounding)] = True
+    onset_ok &= ~is_sounding
+    if len(sounding) >= controls.max_polyphony:
+        onset_ok[:] = False
+    on[~onset_ok] = -np.inf
+    off[~is_sounding] = -np.inf
+    if controls.density != 1.0:
+        on += np.log(controls.density)
+    return out
+
+
+def sample_token(
+    logits: np.ndarray, controls: Controls, rng: np.random.Generator, sounding: frozenset[int] = frozenset()
+) -> int:
+    """One token drawn from ``logits`` under ``controls``: masks, temperature, then nucleus (top-p) sampling."""
+    scores = masked_logits(logits, controls, sounding) / controls.temperature
+    finite = np.isfinite(scores)
+    if not finite.any():
+        return codec.shift_token(1)
+    scores -= scores[finite].max()
+    probs = np.where(finite, np.exp(scores), 0.0)
+    probs /= probs.sum()
+    if controls.top_p < 1.0:
+        order = np.argsort(-probs)
+        cumulative = np.cumsum(probs[order])
+        keep = order[: int(np.searchsorted(cumulative, controls.top_p)) + 1]
+        kept = np.zeros_like(probs)
+        kept[keep] = probs[keep]
+        probs = kept / kept.sum()
+    return int(rng.choice(len(probs), p=probs))

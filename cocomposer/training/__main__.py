@@ -1,0 +1,62 @@
+"""`python -m cocomposer.training prepare|train|export|eval`: the model pipeline's command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from cocomposer.errors import CocomposerError
+
+DEFAULT_CACHE = Path("data/corpus.npz")
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from cocomposer.training import corpus
+
+    if args.cache.exists() and not args.force:
+        pieces = corpus.load_cache(args.cache)
+        print(f"{args.cache} already holds {len(pieces)} pieces (use --force to rebuild)")
+        return
+    jobs = corpus.list_jobs(corpus.corpus_root(), args.collections)
+    if args.limit:
+        jobs = jobs[: args.limit]
+    start = time.monotonic()
+    pieces = [p for batch in corpus.parse_corpus(jobs, workers=args.workers) for p in batch]
+    if not pieces:
+        raise CocomposerError("no pieces could be parsed from the corpus")
+    corpus.save_cache(pieces, args.cache)
+    table = corpus.summarize(pieces)
+    print(f"{len(pieces)} pieces from {len(jobs)} files in {time.monotonic() - start:.0f} s -> {args.cache}")
+    for name, row in sorted(table.items()):
+        print(f"  {name:20s} {row['pieces']:6d} pieces {row['notes']:9d} notes {row['tokens']:9d} tokens")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cocomposer.training", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prepare", help="parse the music21 corpus into a token cache")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--collections", nargs="*", help="only these corpus folders (default: all known)")
+    p.add_argument("--limit", type=int, default=0, help="parse only the first N files (for smoke tests)")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=_prepare)
+
+    from cocomposer.training import cli_train
+
+    cli_train.add_commands(sub)
+
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except CocomposerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

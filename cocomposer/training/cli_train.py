@@ -1,0 +1,124 @@
+"""Sub-commands `train`, `export` and `eval` of `python -m cocomposer.training`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_RUN = Path("runs/default")
+DEFAULT_MODEL = Path("models/default.onnx")
+
+
+def _logger(path: Path):  # noqa: ANN202
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def log(message: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} {message}"
+        print(line, flush=True)
+        with path.open("a") as f:
+            f.write(line + "\n")
+
+    return log
+
+
+def _splits(cache: Path):  # noqa: ANN202
+    from cocomposer.training.corpus import load_cache
+
+    pieces = load_cache(cache)
+    by_split: dict[str, list] = {"train": [], "valid": [], "test": []}
+    for p in pieces:
+        by_split[p.split].append(p)
+    return by_split
+
+
+def _train(args: argparse.Namespace) -> None:
+    from cocomposer.training.net import NetConfig
+    from cocomposer.training.train import TrainConfig, train
+
+    splits = _splits(args.cache)
+    net_cfg = NetConfig(embed=args.embed, hidden=args.hidden, layers=args.layers)
+    cfg = TrainConfig(
+        steps=args.steps,
+        batch=args.batch,
+        length=args.length,
+        lr=args.lr,
+        eval_every=args.eval_every,
+        threads=args.threads,
+        max_minutes=args.minutes,
+        seed=args.seed,
+    )
+    log = _logger(args.run / "train.log")
+    best = train(splits["train"], splits["valid"], args.run, net_cfg, cfg, resume=not args.no_resume, log=log)
+    log(f"done; best checkpoint {best}")
+
+
+def _export(args: argparse.Namespace) -> None:
+    from cocomposer.training.export import export
+    from cocomposer.training.train import load_net
+
+    net, state = load_net(args.checkpoint)
+    facts = {
+        "steps": state["step"],
+        "tokens_seen": state.get("tokens_seen"),
+        "train_minutes": round(state.get("elapsed", 0.0) / 60, 1),
+        "valid_nll_per_token": state.get("best"),
+        "hardware": f"{platform.machine()} CPU, torch threads {state['train_config'].get('threads')}",
+        "train_config": state["train_config"],
+        "checkpoint": str(args.checkpoint),
+    }
+    sidecar = export(net, args.out, facts)
+    size = args.out.stat().st_size / 1e6
+    print(f"wrote {args.out} ({size:.1f} MB), {args.out.with_suffix('.json')} and golden vectors")
+    print(json.dumps(sidecar["training"], indent=2))
+
+
+def _eval(args: argparse.Namespace) -> None:
+    from cocomposer.training.evaluate import run_evaluation
+
+    splits = _splits(args.cache)
+    report = run_evaluation(
+        args.model, splits["train"], splits["test"], splits["valid"], n_prompts=args.prompts, seed=args.seed,
+        quick=args.quick,
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    from cocomposer.training.__main__ import DEFAULT_CACHE
+
+    p = sub.add_parser("train", help="train the model (resumes from the run's last checkpoint)")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    p.add_argument("--run", type=Path, default=DEFAULT_RUN, help="folder for the log and checkpoints")
+    p.add_argument("--steps", type=int, default=4000)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--length", type=int, default=256)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--embed", type=int, default=128)
+    p.add_argument("--hidden", type=int, default=384)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--eval-every", type=int, default=250)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--minutes", type=float, default=0.0, help="stop after this much time (0: no limit)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-resume", action="store_true")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("export", help="write the ONNX model, its sidecar JSON and golden vectors")
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_RUN / "best.pt")
+    p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("eval", help="evaluate a model on the test split against n-gram baselines")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--out", type=Path, default=Path("models/eval.json"))
+    p.add_argument("--prompts", type=int, default=100, help="held-out prompts per condition")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="a small evaluation (for smoke tests)")
+    p.set_defaults(func=_eval)

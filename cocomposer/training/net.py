@@ -1,0 +1,96 @@
+"""The network: token + beat phase + style + mood embeddings into a stacked GRU, one next-token head.
+
+Training runs the whole sequence through ``torch.nn.GRU``; export uses :class:`StepNet`, the same weights written out
+as one explicit GRU step, with the recurrent state as an input and an output, so onnxruntime runs one token at a time
+and the cost of a step never grows with the length of a session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from cocomposer import codec
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    vocab: int = codec.VOCAB_SIZE
+    n_styles: int = len(codec.STYLES)
+    n_moods: int = len(codec.MOODS)
+    n_phases: int = codec.TICKS_PER_BEAT
+    embed: int = 128
+    hidden: int = 384
+    layers: int = 2
+    dropout: float = 0.1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CocomposerNet(nn.Module):
+    def __init__(self, config: NetConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.token = nn.Embedding(config.vocab, config.embed)
+        self.phase = nn.Embedding(config.n_phases, config.embed)
+        self.style = nn.Embedding(config.n_styles, config.embed)
+        self.mood = nn.Embedding(config.n_moods, config.embed)
+        self.gru = nn.GRU(
+            config.embed, config.hidden, config.layers, batch_first=True, dropout=config.dropout
+        )
+        self.drop = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden, config.vocab)
+
+    def embed(self, tokens: torch.Tensor, phases: torch.Tensor, style: torch.Tensor, mood: torch.Tensor) -> torch.Tensor:
+        cond = self.style(style) + self.mood(mood)
+        return self.token(tokens) + self.phase(phases) + cond.unsqueeze(1)
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        phases: torch.Tensor,
+        style: torch.Tensor,
+        mood: torch.Tensor,
+        state: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """tokens, phases: (B, T); style, mood: (B,); state: (layers, B, hidden). Returns logits (B, T, V), state."""
+        x = self.drop(self.embed(tokens, phases, style, mood))
+        y, state = self.gru(x, state)
+        return self.head(self.drop(y)), state
+
+
+class StepNet(nn.Module):
+    """One explicit GRU step over the weights of a trained :class:`CocomposerNet` (for ONNX export)."""
+
+    def __init__(self, net: CocomposerNet) -> None:
+        super().__init__()
+        self.net = net.eval()
+        self.layers = net.config.layers
+
+    def forward(
+        self, token: torch.Tensor, phase: torch.Tensor, style: torch.Tensor, mood: torch.Tensor, state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """token, phase, style, mood: (1,) int64; state: (layers, 1, hidden). Returns logits (1, V), new state."""
+        net = self.net
+        x = net.token(token) + net.phase(phase) + net.style(style) + net.mood(mood)
+        new_states = []
+        for layer in range(self.layers):
+            h = state[layer]
+            w_ih = getattr(net.gru, f"weight_ih_l{layer}")
+            w_hh = getattr(net.gru, f"weight_hh_l{layer}")
+            b_ih = getattr(net.gru, f"bias_ih_l{layer}")
+            b_hh = getattr(net.gru, f"bias_hh_l{layer}")
+            gi = x @ w_ih.t() + b_ih
+            gh = h @ w_hh.t() + b_hh
+            i_r, i_z, i_n = gi.chunk(3, dim=-1)
+            h_r, h_z, h_n = gh.chunk(3, dim=-1)
+            r = torch.sigmoid(i_r + h_r)
+            z = torch.sigmoid(i_z + h_z)
+            n = torch.tanh(i_n + r * h_n)
+            h = (1 - z) * n + z * h
+            new_states.append(h)
+            x = h
+        return net.head(x), torch.stack(new_states)

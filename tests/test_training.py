@@ -1,0 +1,78 @@
+"""Training smoke test: a few pieces, a few steps, export, parity with torch, load, one continuation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the train extra (torch) is not installed")
+pytest.importorskip("music21", reason="the train extra (music21) is not installed")
+pytest.importorskip("symusic", reason="the train extra (symusic) is not installed")
+
+from cocomposer import codec  # noqa: E402
+from cocomposer.generate import continue_from, prime  # noqa: E402
+from cocomposer.model import OnnxModel  # noqa: E402
+from cocomposer.sampling import Controls  # noqa: E402
+from cocomposer.training.__main__ import main as training_main  # noqa: E402
+from cocomposer.training.export import golden_inputs, torch_step_logits  # noqa: E402
+from cocomposer.training.train import load_net  # noqa: E402
+
+pytestmark = pytest.mark.train
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("smoke")
+    cache = root / "corpus.npz"
+    assert training_main(["prepare", "--cache", str(cache), "--collections", "airdsAirs", "bach", "--limit", "30",
+                          "--workers", "2"]) == 0
+    assert training_main(["train", "--cache", str(cache), "--run", str(root / "run"), "--steps", "30", "--batch", "8",
+                          "--length", "64", "--embed", "32", "--hidden", "64", "--eval-every", "15",
+                          "--threads", "1"]) == 0
+    assert training_main(["export", "--checkpoint", str(root / "run" / "best.pt"), "--out",
+                          str(root / "smoke.onnx")]) == 0
+    return root
+
+
+def test_prepare_labels_every_piece(trained: Path) -> None:
+    from cocomposer.training.corpus import load_cache
+
+    pieces = load_cache(trained / "corpus.npz")
+    assert {codec.STYLES[p.style] for p in pieces} == {"celtic", "chorale"}
+    assert {p.split for p in pieces} <= {"train", "valid", "test"}
+    assert all(len(p.tokens) > 0 and p.n_notes >= 8 for p in pieces)
+
+
+def test_training_resumes_from_its_checkpoint(trained: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(trained / "run", run)
+    assert "valid NLL" in (run / "train.log").read_text()
+    assert training_main(["train", "--cache", str(trained / "corpus.npz"), "--run", str(run), "--steps", "35",
+                          "--batch", "8", "--length", "64", "--embed", "32", "--hidden", "64", "--threads", "1"]) == 0
+    log = (run / "train.log").read_text()
+    assert "resumed from" in log and "at step 30" in log
+    assert "step 35 valid NLL" in log
+
+
+def test_onnx_matches_torch_over_500_steps(trained: Path) -> None:
+    net, _ = load_net(trained / "run" / "best.pt")
+    inputs = golden_inputs(n=500, seed=3)
+    expected = torch_step_logits(net, inputs)
+    model = OnnxModel.load(trained / "smoke.onnx")
+    model.set_style(int(inputs["style"][0]))
+    model.set_mood(int(inputs["mood"][0]))
+    got = np.stack([model.step(int(t)).copy() for t in inputs["tokens"]])
+    assert got.shape == expected.shape == (500, codec.VOCAB_SIZE)
+    assert np.abs(got - expected).max() <= 1e-4
+
+
+def test_exported_model_continues_a_phrase(trained: Path) -> None:
+    model = OnnxModel.load(trained / "smoke.onnx")
+    encoder = prime(model, [codec.Note(0, 1, 60), codec.Note(1, 2, 62), codec.Note(2, 4, 64)])
+    answer = continue_from(model, encoder, Controls(low=48, high=84), np.random.default_rng(1), 8.0, start_beat=4.0)
+    assert answer.end_tick - answer.start_tick == 8 * codec.TICKS_PER_BEAT
+    assert all(48 <= n.pitch <= 84 and 4.0 <= n.start < n.end <= 12.0 for n in answer.notes)
+    assert not encoder.sounding
