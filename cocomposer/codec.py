@@ -124,7 +124,7 @@ def shift_tokens(ticks: int) -> list[int]:
 
 
 def _grid_events(notes: Iterable[Note]) -> list[tuple[int, int, int]]:
-    """(tick, kind, pitch) with kind 0 = off, 1 = on; every note lasts at least one tick; overlaps of one pitch merge."""
+    """(tick, kind, pitch), kind 0 = off, 1 = on; each note lasts at least a tick; overlaps of one pitch merge."""
     by_pitch: dict[int, list[tuple[int, int]]] = {}
     for n in notes:
         if not 0 <= n.pitch < N_PITCHES:

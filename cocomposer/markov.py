@@ -101,7 +101,9 @@ class MarkovModel:
         return p / p.sum()
 
 
-def unigram_nll(train: Sequence[np.ndarray], seqs: Sequence[np.ndarray], vocab: int = codec.VOCAB_SIZE) -> list[np.ndarray]:
+def unigram_nll(
+    train: Sequence[np.ndarray], seqs: Sequence[np.ndarray], vocab: int = codec.VOCAB_SIZE
+) -> list[np.ndarray]:
     counts = np.bincount(np.concatenate(train).astype(np.int64), minlength=vocab) + 1.0
     logp = np.log(counts / counts.sum())
     return [-logp[s.astype(np.int64)] for s in seqs]

@@ -77,7 +77,7 @@ class ModelState:
 class OnnxModel:
     """One model, one session of listening and playing, stepped one token at a time."""
 
-    def __init__(self, session, info: ModelInfo) -> None:  # noqa: ANN001 - onnxruntime.InferenceSession
+    def __init__(self, session, info: ModelInfo) -> None:
         self._session = session
         self.info = info
         self.style = 0
@@ -98,7 +98,7 @@ class OnnxModel:
         options.log_severity_level = 3
         try:
             session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own untyped errors
+        except Exception as err:
             raise ModelError(f"onnxruntime could not load {onnx_path}: {err}") from err
         return cls(session, info)
 
@@ -145,9 +145,17 @@ class OnnxModel:
         for token in tokens:
             self.step(token)
 
-    def sample(self, controls: Controls, rng: np.random.Generator, sounding: Iterable[int] = ()) -> int:
+    def sample(
+        self,
+        controls: Controls,
+        rng: np.random.Generator,
+        sounding: Iterable[int] = (),
+        closable: Iterable[int] | None = None,
+    ) -> int:
         """Draw the next token under ``controls`` (not fed: call :meth:`step` with it to play it)."""
-        return sample_token(self.logits, controls, rng, frozenset(sounding))
+        return sample_token(
+            self.logits, controls, rng, frozenset(sounding), None if closable is None else frozenset(closable)
+        )
 
     def snapshot(self) -> ModelState:
         return ModelState(self.state.copy(), self.logits.copy(), self.tick)

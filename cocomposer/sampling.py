@@ -47,7 +47,7 @@ class Controls:
 
 def allowed_onsets(controls: Controls) -> np.ndarray:
     """Boolean mask over pitches 0..127 that the controls let the model start."""
-    allowed = (_PITCHES >= controls.low) & (_PITCHES <= controls.high)
+    allowed = (controls.low <= _PITCHES) & (controls.high >= _PITCHES)
     if controls.key is not None:
         classes = np.zeros(12, dtype=bool)
         classes[list(controls.key.pitch_classes())] = True
@@ -55,8 +55,14 @@ def allowed_onsets(controls: Controls) -> np.ndarray:
     return allowed
 
 
-def masked_logits(logits: np.ndarray, controls: Controls, sounding: frozenset[int]) -> np.ndarray:
-    """Logits with impossible or forbidden tokens at -inf and density and bias applied (before temperature)."""
+def masked_logits(
+    logits: np.ndarray, controls: Controls, sounding: frozenset[int], closable: frozenset[int] | None = None
+) -> np.ndarray:
+    """Logits with impossible or forbidden tokens at -inf and density and bias applied (before temperature).
+
+    ``sounding``: every pitch that sounds (nobody may start it again); ``closable``: the pitches this answer opened
+    and may close (default: all sounding), so the model never ends a note the player is holding.
+    """
     out = logits.astype(np.float64).copy()
     if controls.bias is not None:
         out += controls.bias
@@ -68,20 +74,29 @@ def masked_logits(logits: np.ndarray, controls: Controls, sounding: frozenset[in
     if sounding:
         is_sounding[list(sounding)] = True
     onset_ok &= ~is_sounding
-    if len(sounding) >= controls.max_polyphony:
+    may_close = is_sounding
+    if closable is not None:
+        may_close = np.zeros(codec.N_PITCHES, dtype=bool)
+        if closable:
+            may_close[list(closable)] = True
+    if int(may_close.sum()) >= controls.max_polyphony:
         onset_ok[:] = False
     on[~onset_ok] = -np.inf
-    off[~is_sounding] = -np.inf
+    off[~may_close] = -np.inf
     if controls.density != 1.0:
         on += np.log(controls.density)
     return out
 
 
 def sample_token(
-    logits: np.ndarray, controls: Controls, rng: np.random.Generator, sounding: frozenset[int] = frozenset()
+    logits: np.ndarray,
+    controls: Controls,
+    rng: np.random.Generator,
+    sounding: frozenset[int] = frozenset(),
+    closable: frozenset[int] | None = None,
 ) -> int:
     """One token drawn from ``logits`` under ``controls``: masks, temperature, then nucleus (top-p) sampling."""
-    scores = masked_logits(logits, controls, sounding) / controls.temperature
+    scores = masked_logits(logits, controls, sounding, closable) / controls.temperature
     finite = np.isfinite(scores)
     if not finite.any():
         return codec.shift_token(1)

@@ -27,13 +27,41 @@ pytestmark = pytest.mark.train
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("smoke")
     cache = root / "corpus.npz"
-    assert training_main(["prepare", "--cache", str(cache), "--collections", "airdsAirs", "bach", "--limit", "30",
-                          "--workers", "2"]) == 0
-    assert training_main(["train", "--cache", str(cache), "--run", str(root / "run"), "--steps", "30", "--batch", "8",
-                          "--length", "64", "--embed", "32", "--hidden", "64", "--eval-every", "15",
-                          "--threads", "1"]) == 0
-    assert training_main(["export", "--checkpoint", str(root / "run" / "best.pt"), "--out",
-                          str(root / "smoke.onnx")]) == 0
+    assert (
+        training_main(
+            ["prepare", "--cache", str(cache), "--collections", "airdsAirs", "bach", "--limit", "30", "--workers", "2"]
+        )
+        == 0
+    )
+    assert (
+        training_main(
+            [
+                "train",
+                "--cache",
+                str(cache),
+                "--run",
+                str(root / "run"),
+                "--steps",
+                "30",
+                "--batch",
+                "8",
+                "--length",
+                "64",
+                "--embed",
+                "32",
+                "--hidden",
+                "64",
+                "--eval-every",
+                "15",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
+    assert (
+        training_main(["export", "--checkpoint", str(root / "run" / "best.pt"), "--out", str(root / "smoke.onnx")]) == 0
+    )
     return root
 
 
@@ -50,8 +78,30 @@ def test_training_resumes_from_its_checkpoint(trained: Path, tmp_path: Path) -> 
     run = tmp_path / "run"
     shutil.copytree(trained / "run", run)
     assert "valid NLL" in (run / "train.log").read_text()
-    assert training_main(["train", "--cache", str(trained / "corpus.npz"), "--run", str(run), "--steps", "35",
-                          "--batch", "8", "--length", "64", "--embed", "32", "--hidden", "64", "--threads", "1"]) == 0
+    assert (
+        training_main(
+            [
+                "train",
+                "--cache",
+                str(trained / "corpus.npz"),
+                "--run",
+                str(run),
+                "--steps",
+                "35",
+                "--batch",
+                "8",
+                "--length",
+                "64",
+                "--embed",
+                "32",
+                "--hidden",
+                "64",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     log = (run / "train.log").read_text()
     assert "resumed from" in log and "at step 30" in log
     assert "step 35 valid NLL" in log

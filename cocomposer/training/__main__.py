@@ -23,7 +23,8 @@ def _prepare(args: argparse.Namespace) -> None:
     if args.limit:
         jobs = jobs[: args.limit]
     start = time.monotonic()
-    pieces = [p for batch in corpus.parse_corpus(jobs, workers=args.workers) for p in batch]
+    cache_dir = args.cache.parent / (args.cache.stem + "-files")
+    pieces = [p for batch in corpus.parse_corpus(jobs, cache_dir, workers=args.workers) for p in batch]
     if not pieces:
         raise CocomposerError("no pieces could be parsed from the corpus")
     corpus.save_cache(pieces, args.cache)

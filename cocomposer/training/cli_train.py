@@ -13,7 +13,7 @@ DEFAULT_RUN = Path("runs/default")
 DEFAULT_MODEL = Path("models/default.onnx")
 
 
-def _logger(path: Path):  # noqa: ANN202
+def _logger(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def log(message: str) -> None:
@@ -25,7 +25,7 @@ def _logger(path: Path):  # noqa: ANN202
     return log
 
 
-def _splits(cache: Path):  # noqa: ANN202
+def _splits(cache: Path):
     from cocomposer.training.corpus import load_cache
 
     pieces = load_cache(cache)
@@ -81,7 +81,12 @@ def _eval(args: argparse.Namespace) -> None:
 
     splits = _splits(args.cache)
     report = run_evaluation(
-        args.model, splits["train"], splits["test"], splits["valid"], n_prompts=args.prompts, seed=args.seed,
+        args.model,
+        splits["train"],
+        splits["test"],
+        splits["valid"],
+        n_prompts=args.prompts,
+        seed=args.seed,
         quick=args.quick,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import re
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -58,6 +59,9 @@ COLLECTION_STYLE: dict[str, str] = {
 SCORE_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn")
 SPLIT_NAMES = ("train", "valid", "test")
 CACHE_VERSION = 1
+PARSER_VERSION = 2  # bump when parsing changes, to invalidate the per-file cache
+_HEADER = re.compile(r"^[A-Za-z]:")
+_QUOTED = re.compile(r'"[^"\n]*"')
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,8 @@ def _parse_abc(collection: str, path: str) -> list[Piece]:
     import symusic
 
     text = Path(path).read_text(encoding="latin-1")
+    # Quoted guitar chords and annotations: symusic would render chords as made-up accompaniment tracks.
+    text = "\n".join(line if _HEADER.match(line) else _QUOTED.sub("", line) for line in text.splitlines())
     tunes = re.split(r"\n(?=X:)", "\n" + text)
     pieces = []
     for index, tune in enumerate(tunes):
@@ -130,7 +136,7 @@ def _parse_abc(collection: str, path: str) -> list[Piece]:
             continue
         try:
             score = symusic.Score.from_abc(tune.strip() + "\n")
-        except Exception:  # noqa: BLE001 - a tune symusic cannot read is skipped and counted
+        except Exception:
             continue
         tpq = score.ticks_per_quarter
         notes = [
@@ -150,14 +156,14 @@ def _parse_score(collection: str, path: str) -> list[Piece]:
 
     try:
         parsed = music21.converter.parse(path)
-    except Exception:  # noqa: BLE001 - unreadable files are skipped and counted
+    except Exception:
         return []
     scores = list(parsed.scores) if isinstance(parsed, music21.stream.Opus) else [parsed]
     pieces = []
     for index, score in enumerate(scores):
         try:
             notes = _score_notes(score)
-        except Exception:  # noqa: BLE001
+        except Exception:
             continue
         suffix = f"#{index}" if len(scores) > 1 else ""
         piece = _notes_to_piece(f"{collection}/{Path(path).name}{suffix}", collection, notes)
@@ -166,7 +172,7 @@ def _parse_score(collection: str, path: str) -> list[Piece]:
     return pieces
 
 
-def _score_notes(score) -> list[codec.Note]:  # noqa: ANN001 - a music21 Score
+def _score_notes(score) -> list[codec.Note]:
     """Notes of a music21 score, measure by measure (linear time, unlike flatten()), with ties merged."""
     notes: list[codec.Note] = []
     parts = list(score.parts) or [score]
@@ -204,17 +210,44 @@ def _parse_job(job: tuple[str, str, str]) -> list[Piece]:
     return _parse_abc(collection, path) if kind == "abc" else _parse_score(collection, path)
 
 
+def _job_cache_path(cache_dir: Path, job: tuple[str, str, str]) -> Path:
+    stat = os.stat(job[2])
+    key = f"{PARSER_VERSION}|{codec.vocabulary_hash()}|{job}|{stat.st_size}|{stat.st_mtime_ns}"
+    return cache_dir / f"{hashlib.sha1(key.encode()).hexdigest()}.pkl"
+
+
+def _parse_and_cache(args: tuple[tuple[str, str, str], Path]) -> list[Piece]:
+    job, path = args
+    pieces = _parse_job(job)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(pieces))
+    tmp.replace(path)
+    return pieces
+
+
 def parse_corpus(
-    jobs: list[tuple[str, str, str]], workers: int = 2, progress: bool = True
+    jobs: list[tuple[str, str, str]], cache_dir: Path, workers: int = 2, progress: bool = True
 ) -> Iterator[list[Piece]]:
+    """Parse every job (each file once: results are cached per file in ``cache_dir``, so a rerun resumes)."""
     from tqdm import tqdm
 
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    todo = []
+    done = 0
+    for job in jobs:
+        path = _job_cache_path(cache_dir, job)
+        if path.exists():
+            done += 1
+            yield pickle.loads(path.read_bytes())
+        else:
+            todo.append((job, path))
+    if done:
+        print(f"{done} files taken from the cache in {cache_dir}", flush=True)
     # Big files first, so the slowest work does not come last.
-    jobs = sorted(jobs, key=lambda j: -os.path.getsize(j[2]))
+    todo.sort(key=lambda item: -os.path.getsize(item[0][2]))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(_parse_job, jobs, chunksize=1)
-        for pieces in tqdm(results, total=len(jobs), disable=not progress, unit="file", desc="parsing corpus"):
-            yield pieces
+        results = pool.map(_parse_and_cache, todo, chunksize=1)
+        yield from tqdm(results, total=len(todo), disable=not progress, unit="file", desc="parsing corpus")
 
 
 def save_cache(pieces: list[Piece], path: Path) -> None:

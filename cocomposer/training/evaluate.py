@@ -29,9 +29,7 @@ def _notes(piece: Piece) -> list[codec.Note]:
 
 
 def _window(notes: list[codec.Note], start: float, end: float) -> list[codec.Note]:
-    return [
-        codec.Note(n.start - start, min(n.end, end) - start, n.pitch) for n in notes if start <= n.start < end
-    ]
+    return [codec.Note(n.start - start, min(n.end, end) - start, n.pitch) for n in notes if start <= n.start < end]
 
 
 def model_token_nll(model: OnnxModel, piece: Piece) -> np.ndarray:
@@ -149,7 +147,9 @@ def control_tables(model: OnnxModel, train: list[Piece], test: list[Piece], n_pr
     classifier = _train_classifier(train, rng)
     styles = len(codec.STYLES)
     # Sanity: the classifier on real held-out continuations.
-    real_x = [note_features(_window(notes, PROMPT_BEATS, PROMPT_BEATS + ANSWER_BEATS), ANSWER_BEATS) for _, notes in prompts]
+    real_x = [
+        note_features(_window(notes, PROMPT_BEATS, PROMPT_BEATS + ANSWER_BEATS), ANSWER_BEATS) for _, notes in prompts
+    ]
     real_acc = float(np.mean(classifier.predict(np.array(real_x)) == np.array([p.style for p, _ in prompts])))
     controls = Controls(temperature=1.0, top_p=0.95, low=21, high=108)
     confusion = np.zeros((styles, styles), dtype=int)
@@ -175,7 +175,9 @@ def control_tables(model: OnnxModel, train: list[Piece], test: list[Piece], n_pr
                 mood_total += 1
                 mood_hits += found == codec.MOODS[mood]
         for temperature in entropy:
-            answer = _continue(model, prompt, piece.style, piece.mood, controls.with_(temperature=float(temperature)), rng)
+            answer = _continue(
+                model, prompt, piece.style, piece.mood, controls.with_(temperature=float(temperature)), rng
+            )
             if answer:
                 counts = np.bincount([n.pitch for n in answer], minlength=128).astype(float)
                 probs = counts[counts > 0] / counts.sum()
@@ -205,8 +207,14 @@ def control_tables(model: OnnxModel, train: list[Piece], test: list[Piece], n_pr
 
 
 def run_evaluation(
-    model_path: Path, train: list[Piece], test: list[Piece], valid: list[Piece] | None = None,
-    n_prompts: int = 100, seed: int = 0, quick: bool = False, log=print,
+    model_path: Path,
+    train: list[Piece],
+    test: list[Piece],
+    valid: list[Piece] | None = None,
+    n_prompts: int = 100,
+    seed: int = 0,
+    quick: bool = False,
+    log=print,
 ) -> dict:
     model = OnnxModel.load(model_path)
     valid = valid if valid is not None else train[: max(1, len(train) // 20)]

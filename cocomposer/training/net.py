@@ -38,13 +38,13 @@ class CocomposerNet(nn.Module):
         self.phase = nn.Embedding(config.n_phases, config.embed)
         self.style = nn.Embedding(config.n_styles, config.embed)
         self.mood = nn.Embedding(config.n_moods, config.embed)
-        self.gru = nn.GRU(
-            config.embed, config.hidden, config.layers, batch_first=True, dropout=config.dropout
-        )
+        self.gru = nn.GRU(config.embed, config.hidden, config.layers, batch_first=True, dropout=config.dropout)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden, config.vocab)
 
-    def embed(self, tokens: torch.Tensor, phases: torch.Tensor, style: torch.Tensor, mood: torch.Tensor) -> torch.Tensor:
+    def embed(
+        self, tokens: torch.Tensor, phases: torch.Tensor, style: torch.Tensor, mood: torch.Tensor
+    ) -> torch.Tensor:
         cond = self.style(style) + self.mood(mood)
         return self.token(tokens) + self.phase(phases) + cond.unsqueeze(1)
 

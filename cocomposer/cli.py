@@ -1,0 +1,230 @@
+"""The `cocomposer` command line: ports, run, demo, continue, eval, bench, calibrate, ui."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from cocomposer import __version__
+from cocomposer.errors import CocomposerError
+from cocomposer.settings import MODES, QUANTIZE, Settings, parse_cc_bindings
+
+SETTING_HELP = {
+    "mode": f"interaction mode: {', '.join(MODES)}",
+    "temperature": "sampling temperature (0.05..3; higher is wilder)",
+    "top_p": "nucleus sampling mass (0.05..1)",
+    "style": "style label the model plays in (folk, celtic, chorale, renaissance, classical)",
+    "mood": "auto (follow the player's key), major or minor",
+    "bars": "answer length in bars",
+    "key": "key lock: off, auto (estimated from the player) or a key such as 'D minor'",
+    "low": "lowest MIDI pitch the model may play",
+    "high": "highest MIDI pitch the model may play",
+    "density": "more (>1) or fewer (<1) notes",
+    "velocity": "'follow' the player's dynamics, or a fixed velocity 1..127",
+    "in_channel": "listen to this MIDI channel only (1..16; 0 = all)",
+    "out_channel": "MIDI channel of the answers (1..16)",
+    "accompany_channel": "MIDI channel of the accompaniment (1..16)",
+    "quantize": f"answers start on the next {' / '.join(QUANTIZE)}",
+    "silence": "beats of silence that end the player's phrase",
+    "max_phrase_bars": "a phrase longer than this many bars is answered anyway",
+    "barge_in": "stop the answer when the player plays (true/false)",
+    "thru": "also pass the player's notes to the output (true/false)",
+    "horizon": "beats the accompanist plans ahead",
+    "trigger_cc": "continue mode: double-tap this CC (64 = sustain pedal) to ask for an answer",
+    "phrase_end_cc": "a CC (e.g. a footswitch) that ends the phrase at once",
+    "panic_cc": "a CC that closes every note cocomposer opened",
+    "bpm": "internal tempo in BPM",
+    "beats_per_bar": "beats in a bar (for --quantize bar)",
+}
+
+
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("musical settings (all can change live)")
+    for f in fields(Settings):
+        if f.name == "cc":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        group.add_argument(flag, dest=f"setting_{f.name}", default=None, metavar="VALUE", help=SETTING_HELP.get(f.name))
+    group.add_argument(
+        "--cc",
+        action="append",
+        default=[],
+        metavar="NAME=NUMBER",
+        help="bind a setting to a MIDI CC, e.g. --cc temperature=21 (repeatable)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace, base: Settings | None = None) -> Settings:
+    settings = base or Settings()
+    for f in fields(Settings):
+        value = getattr(args, f"setting_{f.name}", None)
+        if value is not None:
+            settings = settings.with_value(f.name, value)
+    if getattr(args, "cc", None):
+        settings = Settings(**{**settings.__dict__, "cc": {**settings.cc, **parse_cc_bindings(args.cc)}})
+    return settings
+
+
+def add_port_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--api", default="auto", help="MIDI backend: auto, alsa, jack, coremidi, winmm")
+    parser.add_argument(
+        "--in", dest="in_port", metavar="NAME", help="listen on this port (default: virtual 'cocomposer in')"
+    )
+    parser.add_argument(
+        "--out", dest="out_port", metavar="NAME", help="play to this port (default: virtual 'cocomposer out')"
+    )
+    parser.add_argument("--model", type=Path, help="an exported .onnx model (default: the shipped one)")
+    parser.add_argument(
+        "--sync",
+        default="internal",
+        choices=("internal", "midi-clock", "link"),
+        help="follow the internal tempo, the MIDI clock on the input (or --clock-in), or Ableton Link",
+    )
+    parser.add_argument("--clock-in", metavar="NAME", help="a separate port carrying MIDI clock")
+    parser.add_argument("--clock-out", action="store_true", help="send MIDI clock and start/stop at the internal tempo")
+    parser.add_argument(
+        "--output-offset",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="shift everything sent by MS milliseconds (negative sends early)",
+    )
+    parser.add_argument("--record", type=Path, metavar="FILE.mid", help="write the session (player and AI) here")
+    parser.add_argument("--seed", type=int, help="random seed (repeatable answers)")
+    add_setting_flags(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cocomposer", description="A real-time AI co-composer over MIDI.")
+    parser.add_argument("--version", action="version", version=f"cocomposer {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("ports", help="list MIDI inputs and outputs")
+    p.add_argument("--api", default="auto")
+
+    p = sub.add_parser("run", help="listen and answer live over MIDI (headless)")
+    add_port_flags(p)
+
+    p = sub.add_parser("ui", help="open the stage panel with the engine running")
+    add_port_flags(p)
+
+    p = sub.add_parser("demo", help="play a bundled phrase through the real engine and model; write the answer")
+    p.add_argument("--api", default="auto")
+    p.add_argument("--loopback", action="store_true", help="use in-process ports even where virtual ports work")
+    p.add_argument("-o", "--output", type=Path, default=Path("cocomposer-demo.mid"))
+    p.add_argument("--model", type=Path)
+    p.add_argument("--seed", type=int, default=1)
+    add_setting_flags(p)
+
+    p = sub.add_parser("continue", help="continue the phrase in a MIDI file (offline)")
+    p.add_argument("input", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--bars", type=float, default=4)
+    p.add_argument("--style", default="folk")
+    p.add_argument("--mood", default="auto")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--key", default="off", help="key lock: off, auto or e.g. 'D minor'")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", type=Path)
+
+    p = sub.add_parser("eval", help="evaluate the model on the test split (needs the train extra)")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="passed to `python -m cocomposer.training eval`")
+
+    p = sub.add_parser("bench", help="measure step time, end-to-end latency and start-up (prints a table, writes JSON)")
+    p.add_argument("--full", action="store_true", help="longer runs (several minutes)")
+    p.add_argument("-o", "--output", type=Path, default=Path("bench.json"))
+    p.add_argument("--model", type=Path)
+
+    p = sub.add_parser("calibrate", help="measure the round trip out->in through a loopback route; suggest an offset")
+    p.add_argument("--api", default="auto")
+    p.add_argument("--in", dest="in_port", metavar="NAME", required=True)
+    p.add_argument("--out", dest="out_port", metavar="NAME", required=True)
+    p.add_argument("--count", type=int, default=50)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(parser, args)
+    except CocomposerError as err:
+        print(f"cocomposer: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    command = args.command
+    if command is None:
+        from cocomposer.live import display_available
+
+        if display_available():
+            command, args = "ui", parser.parse_args(["ui"])
+        else:
+            parser.print_help()
+            return 0
+    if command == "ports":
+        from cocomposer import ports
+
+        inputs, outputs = ports.list_ports(args.api)
+        print("MIDI inputs (cocomposer can listen to):")
+        print("\n".join(f"  {name}" for name in inputs) or "  (none)")
+        print("MIDI outputs (cocomposer can play to):")
+        print("\n".join(f"  {name}" for name in outputs) or "  (none)")
+        return 0
+    if command == "run":
+        from cocomposer.live import run_live
+
+        return run_live(args, settings_from_args(args))
+    if command == "ui":
+        from cocomposer.live import run_ui
+
+        return run_ui(args, settings_from_args(args))
+    if command == "demo":
+        from cocomposer.demo import run_demo
+
+        return run_demo(args, settings_from_args(args))
+    if command == "continue":
+        return _continue(args)
+    if command == "eval":
+        try:
+            from cocomposer.training.__main__ import main as training_main
+        except ImportError as err:
+            raise CocomposerError("eval needs the train extra: pip install -e '.[train]'") from err
+        return training_main(["eval", *args.args])
+    if command == "bench":
+        from cocomposer.bench import run_bench
+
+        return run_bench(args)
+    if command == "calibrate":
+        from cocomposer.calibrate import run_calibrate
+
+        return run_calibrate(args)
+    parser.error(f"unknown command {command}")
+    return 2
+
+
+def _continue(args: argparse.Namespace) -> int:
+    from cocomposer.keys import parse_key
+    from cocomposer.offline import continue_file
+    from cocomposer.sampling import Controls
+
+    key = None if args.key == "off" else parse_key(args.key) if args.key != "auto" else None
+    controls = Controls(temperature=args.temperature, top_p=args.top_p, key=key)
+    Settings(style=args.style, mood=args.mood)  # validates the labels with a clear message
+    result = continue_file(args.input, args.output, args.bars, args.style, args.mood, controls, args.seed, args.model)
+    notes = result.continuation.notes
+    print(
+        f"continued {len(result.prompt)} notes with {len(notes)} notes over {args.bars:g} bars "
+        f"(style {result.style}, mood {result.mood}) -> {args.output}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,399 @@
+"""Musical time: monotonic seconds <-> beats, from an internal tempo or from a followed MIDI clock.
+
+Every clock reads an injected monotonic ``now() -> seconds`` (``time.perf_counter`` by default, never ``time.time``)
+and waits through it (:meth:`Clock.wait_until`), so a :class:`FakeClock` as ``now`` drives threads deterministically.
+Listeners get ``callback(event, beat)``, event in "start", "stop", "continue", "position", "tempo", called outside
+the clock's lock on the thread that caused the event.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from cocomposer.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+PPQN = 24  # MIDI clock ticks per quarter note (beat)
+MIN_BPM, MAX_BPM = 20.0, 300.0
+QUANTIZE_MODES = ("off", "beat", "bar")
+BOUNDARY_EPSILON = 1e-9  # beats: only float noise; a boundary passed by more than this is in the past
+TIMING_CLOCK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
+_TRANSPORT = {START: "start", CONTINUE: "continue", STOP: "stop", SONG_POSITION: "position"}
+
+Now = Callable[[], float]
+Listener = Callable[[str, float], None]
+
+
+def validate_bpm(bpm: float) -> float:
+    """Return ``bpm`` as a float, or raise :class:`ConfigError` when it is outside 20..300 BPM (or NaN)."""
+    try:
+        if MIN_BPM <= float(bpm) <= MAX_BPM:
+            return float(bpm)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"tempo must be a number of BPM, got {bpm!r}; pass e.g. 120") from err
+    raise ConfigError(f"tempo {bpm!r} BPM is out of range; expected {MIN_BPM:g} to {MAX_BPM:g} BPM")
+
+
+class FakeClock:
+    """A settable time source for tests, passed (or its ``now``) as ``now=``: threads waiting through it sleep until
+    :meth:`advance` or :meth:`set` moves time past their deadline (or a notify), so no test waits on real time."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._t = float(start)
+        self._lock = threading.Lock()
+        self._waiters: list[threading.Condition] = []
+
+    def now(self) -> float:
+        with self._lock:
+            return self._t
+
+    __call__ = now
+
+    def set(self, t: float) -> None:  # never backwards; wakes every waiting thread
+        with self._lock:
+            if not t >= self._t:
+                raise ConfigError(f"a monotonic clock cannot go back: asked for {t}, now is {self._t}")
+            self._t = float(t)
+            waiters = list(dict.fromkeys(self._waiters))
+        for cond in waiters:
+            with cond:
+                cond.notify_all()
+
+    def advance(self, seconds: float) -> None:
+        if not seconds >= 0:
+            raise ConfigError(f"advance() takes seconds >= 0, got {seconds}")
+        self.set(self.now() + seconds)
+
+    def wait_until(self, cond: threading.Condition, deadline: float) -> None:
+        """With ``cond`` held: return at once if ``deadline`` has passed, else wait for a wake-up (callers re-check)."""
+        with self._lock:
+            if self._t >= deadline:
+                return
+            self._waiters.append(cond)
+        try:
+            cond.wait()
+        finally:
+            with self._lock:
+                self._waiters.remove(cond)
+
+    def sleep_until(self, deadline: float) -> None:  # until another thread moves time to ``deadline``
+        with (cond := threading.Condition()):
+            while self.now() < deadline:
+                self.wait_until(cond, deadline)
+
+
+class Clock(ABC):
+    """Beats <-> seconds on an injected monotonic time base, plus transport events for listeners. The position is an
+    anchor (beat, time) running on at :attr:`bpm` while :attr:`running`, never past :meth:`_limit`; a stopped clock
+    holds its anchor beat and puts any later beat at ``math.inf``."""
+
+    def __init__(self, now: Now = time.perf_counter, beats_per_bar: int = 4) -> None:
+        if not callable(now):
+            raise ConfigError(f"now must be a callable returning monotonic seconds, got {now!r}")
+        if isinstance(beats_per_bar, bool) or not isinstance(beats_per_bar, int) or not 1 <= beats_per_bar <= 32:
+            raise ConfigError(f"beats per bar must be an integer within 1..32, got {beats_per_bar!r}")
+        self._now = now
+        self._fake = next((s for s in (now, getattr(now, "__self__", None)) if isinstance(s, FakeClock)), None)
+        self.beats_per_bar = beats_per_bar
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self._running = False
+        self._anchor_beat, self._anchor_t = 0.0, now()
+
+    @abstractmethod
+    def _tempo(self) -> float: ...  # the tempo in BPM (called with the lock held)
+
+    def _limit(self) -> float:  # the beat the position may not run past before the next news (lock held)
+        return math.inf
+
+    def now(self) -> float:
+        return self._now()
+
+    @property
+    def bpm(self) -> float:
+        with self._lock:
+            return self._tempo()
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def beat_at(self, t: float) -> float:
+        """The beat position at monotonic time ``t`` (seconds)."""
+        with self._lock:
+            return self._beat_at(t)
+
+    def _beat_at(self, t: float) -> float:
+        if not self._running:
+            return self._anchor_beat
+        return min(self._anchor_beat + (t - self._anchor_t) * self._tempo() / 60.0, self._limit())
+
+    def time_at(self, beat: float) -> float:
+        """The monotonic time at which ``beat`` plays; ``math.inf`` for a beat the stopped transport will not reach."""
+        with self._lock:
+            if not self._running and beat > self._anchor_beat:
+                return math.inf
+            return self._anchor_t + (beat - self._anchor_beat) * 60.0 / self._tempo()
+
+    def beat(self) -> float:
+        return self.beat_at(self.now())
+
+    def next_boundary(self, beat: float, quantize: str) -> float:
+        """The first beat ("beat") or bar ("bar") line at or after ``beat``; ``beat`` itself for "off".
+
+        Bar lines fall on multiples of ``beats_per_bar`` from beat 0. A ``beat`` within 1e-9 of a line counts as on
+        it (float noise); a line passed by more than that is in the past and the next one is returned.
+        """
+        units = {"off": 0.0, "beat": 1.0, "bar": float(self.beats_per_bar)}
+        if quantize not in units:
+            raise ConfigError(f"quantize must be one of {', '.join(QUANTIZE_MODES)}, got {quantize!r}")
+        unit = units[quantize]
+        return beat if unit == 0.0 else math.ceil((beat - BOUNDARY_EPSILON) / unit) * unit
+
+    def add_listener(self, callback: Listener) -> None:
+        with self._lock:
+            self._listeners.append(callback)
+
+    def remove_listener(self, callback: Listener) -> None:
+        with self._lock:
+            self._listeners = [c for c in self._listeners if c != callback]
+
+    def wait_until(self, cond: threading.Condition, deadline: float) -> None:
+        """Wait on held ``cond`` until ``deadline`` or a notify (callers re-check); a FakeClock base waits itself."""
+        if self._fake is not None:
+            self._fake.wait_until(cond, deadline)
+        elif deadline == math.inf:
+            cond.wait()
+        elif (timeout := deadline - self._now()) > 0:
+            cond.wait(timeout)
+
+    def _emit(self, event: str, beat: float) -> None:
+        """Call listeners (outside the lock); one failing listener is logged and does not stop the others."""
+        with self._lock:
+            listeners = list(self._listeners)
+        for callback in listeners:
+            try:
+                callback(event, beat)
+            except Exception:
+                log.exception("clock listener %r failed on %r", callback, event)
+
+
+class InternalClock(Clock):
+    """A clock at a set tempo, running from beat 0 at construction (or at :meth:`start`).
+
+    Each transport method emits its event: set_bpm "tempo" (the beat stays continuous), start "start" (beat 0 now),
+    stop "stop" (freezes the beat), resume "continue" (from the frozen beat), set_position "position".
+    """
+
+    def __init__(self, bpm: float = 120.0, now: Now = time.perf_counter, beats_per_bar: int = 4) -> None:
+        super().__init__(now, beats_per_bar)
+        self._bpm = validate_bpm(bpm)
+        self._running = True
+
+    def _tempo(self) -> float:
+        return self._bpm
+
+    def set_bpm(self, bpm: float) -> None:
+        self._move("tempo", bpm=validate_bpm(bpm))
+
+    def start(self) -> None:
+        self._move("start", beat=0.0, run=True)
+
+    def stop(self) -> None:
+        self._move("stop", run=False)
+
+    def resume(self) -> None:
+        self._move("continue", run=True)
+
+    def set_position(self, beat: float) -> None:
+        if not math.isfinite(beat):
+            raise ConfigError(f"position must be a finite beat, got {beat!r}")
+        self._move("position", beat=float(beat))
+
+    def _move(self, event: str, beat: float | None = None, run: bool | None = None, bpm: float | None = None) -> None:
+        t = self.now()
+        with self._lock:
+            self._anchor_beat, self._anchor_t = self._beat_at(t) if beat is None else beat, t
+            self._running = self._running if run is None else run
+            self._bpm = self._bpm if bpm is None else bpm
+            anchor = self._anchor_beat
+        self._emit(event, anchor)
+
+
+class MidiClockFollower(Clock):
+    """Follows incoming MIDI clock (24 ppqn) and transport; feed it every realtime message with its arrival time.
+
+    Tempo: the least-squares slope of the last ``smoothing`` tick times; a tick far from the fitted line is ignored,
+    ``JUMP_TICKS`` of them in a row mean a jump, and the window restarts from them. Position: phase-locked, ticks/24 at
+    each tick's arrival, running on at the estimate but never past the next tick's beat (so monotonic). Start,
+    Continue and Song Position set the position the next clock plays; Stop holds it."""
+
+    OUTLIER_RATIO = 0.25  # a tick further than this many tick intervals from the fitted line is an outlier...
+    MIN_OUTLIER_S = 0.003  # ...and further than this many seconds (so jitter at fast tempi is not an outlier)
+    JUMP_TICKS = 3  # this many outliers in a row: the tempo jumped
+    MAX_GAP_S = 0.5  # no tick for this long: the clock was absent, estimate afresh
+    TEMPO_EVENT_BPM = 0.5  # emit "tempo" when the estimate moved this far from the last one announced
+
+    def __init__(
+        self, now: Now = time.perf_counter, smoothing: int = 24, beats_per_bar: int = 4, default_bpm: float = 120.0
+    ) -> None:
+        super().__init__(now, beats_per_bar)
+        if isinstance(smoothing, bool) or not isinstance(smoothing, int) or not 2 <= smoothing <= 1000:
+            raise ConfigError(f"smoothing is a window of clock ticks within 2..1000, got {smoothing!r}")
+        self._default_bpm = validate_bpm(default_bpm)
+        self._window: deque[tuple[int, float]] = deque(maxlen=smoothing + 1)  # (tick index, arrival time)
+        self._outliers: list[tuple[int, float]] = []
+        self._ticks, self._last_tick_t = 0, -math.inf  # ticks received, running or not
+        self._slope: float | None = None  # seconds per tick, from the fit
+        self._intercept = 0.0
+        self._announced_bpm: float | None = None
+        self._next_tick = 0  # song position (in ticks) that the next clock plays
+
+    def _tempo(self) -> float:  # the estimate, or ``default_bpm`` before two clock ticks have arrived
+        return self._default_bpm if self._slope is None else 60.0 / (PPQN * self._slope)
+
+    def _limit(self) -> float:
+        return self._next_tick / PPQN
+
+    @property
+    def has_tempo(self) -> bool:
+        return self._slope is not None
+
+    def feed(self, message: Sequence[int], t: float | None = None) -> bool:
+        """Take one MIDI message that arrived at monotonic time ``t`` (default: now). Returns whether it was used."""
+        status = message[0] if message else None
+        t = self.now() if t is None else float(t)
+        with self._lock:
+            if status == TIMING_CLOCK:
+                event = "tempo" if self._tick(t) else None
+            elif status in (START, CONTINUE, STOP) or (status == SONG_POSITION and len(message) >= 3):
+                if status == START:
+                    self._next_tick = 0
+                elif status == SONG_POSITION:  # in MIDI beats (sixteenths) = 6 ticks
+                    self._next_tick = ((message[1] & 0x7F) | ((message[2] & 0x7F) << 7)) * (PPQN // 4)
+                if status != SONG_POSITION:
+                    self._running = status != STOP
+                self._anchor_beat, self._anchor_t = self._next_tick / PPQN, t  # the next clock plays this beat
+                event = _TRANSPORT[status]
+            else:
+                return False
+            beat = self._next_tick / PPQN
+        if event is not None:
+            self._emit(event, beat)
+        return True
+
+    def _tick(self, t: float) -> bool:  # count one clock; returns whether the tempo moved enough to announce
+        self._update_tempo(self._ticks, t)
+        self._ticks += 1
+        if self._running:
+            self._anchor_beat, self._anchor_t = self._next_tick / PPQN, t
+            self._next_tick += 1
+        bpm = self._tempo()
+        if self._slope is None or (self._announced_bpm and abs(bpm - self._announced_bpm) < self.TEMPO_EVENT_BPM):
+            return False
+        self._announced_bpm = bpm
+        return True
+
+    def _update_tempo(self, index: int, t: float) -> None:
+        if t - self._last_tick_t > self.MAX_GAP_S:  # first tick, or the clock was absent: start afresh
+            self._window.clear()
+            self._outliers.clear()
+        self._last_tick_t = t
+        if self._slope is not None and len(self._window) >= 4:
+            residual = t - (self._intercept + self._slope * index)
+            if abs(residual) > max(self.OUTLIER_RATIO * self._slope, self.MIN_OUTLIER_S):
+                self._outliers.append((index, t))
+                if len(self._outliers) < self.JUMP_TICKS:
+                    return  # an isolated late or early tick: ignored for tempo
+                self._window.clear()  # several in a row: the tempo jumped; restart from the new ticks
+                self._window.extend(self._outliers[:-1])
+        self._outliers.clear()
+        self._window.append((index, t))
+        self._fit()
+
+    def _fit(self) -> None:
+        if (n := len(self._window)) < 2:
+            return  # keep the last estimate until a second tick arrives
+        k_mean = sum(k for k, _ in self._window) / n
+        t_mean = sum(t for _, t in self._window) / n
+        sxx = sum((k - k_mean) ** 2 for k, _ in self._window)
+        sxt = sum((k - k_mean) * (t - t_mean) for k, t in self._window)
+        slope = sxt / sxx
+        if slope > 0:
+            self._slope, self._intercept = slope, t_mean - slope * k_mean
+
+
+class ClockSender:
+    """Sends MIDI clock for an :class:`InternalClock`: 0xF8 24 times a beat on its own thread, plus transport.
+
+    Tick ``k`` is sent at ``clock.time_at(k / 24)``: no drift accumulates and a tempo change applies from the next
+    tick. Transport is mirrored (start 0xFA, stop 0xFC, continue 0xFB, position SPP); ticks only while it runs."""
+
+    def __init__(self, send: Callable[[Sequence[int]], object], clock: InternalClock) -> None:
+        self._send, self._clock = send, clock
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closing = self._transport = False
+        self._next_tick = self.ticks_sent = 0
+        self.error: Exception | None = None
+
+    def start(self) -> None:
+        """Start the thread and restart the clock at beat 0, sending 0xFA."""
+        if self._thread is not None:
+            raise ConfigError("this ClockSender was already started; make a new one")
+        self._clock.add_listener(self._on_clock)
+        self._thread = threading.Thread(target=self._run, name="cocomposer-clock-out", daemon=True)
+        self._thread.start()
+        self._clock.start()
+
+    def stop(self, stop_transport: bool = True, timeout: float = 2.0) -> None:
+        """Stop the clock (sending 0xFC) unless told not to, and end the thread."""
+        if stop_transport and self._clock.running:
+            self._clock.stop()
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        self._clock.remove_listener(self._on_clock)
+
+    def _on_clock(self, event: str, beat: float) -> None:
+        tick = 0 if event == "start" else math.ceil(beat * PPQN - BOUNDARY_EPSILON)
+        with self._cond:
+            if event in ("start", "continue"):
+                self._next_tick, self._transport = tick, True
+                self._send((START if event == "start" else CONTINUE,))
+            elif event == "stop":
+                self._transport = False
+                self._send((STOP,))
+            elif event == "position":
+                sixteenths = max(0, min(0x3FFF, math.floor(beat * 4 + BOUNDARY_EPSILON)))
+                self._next_tick = tick
+                self._send((SONG_POSITION, sixteenths & 0x7F, sixteenths >> 7))
+            self._cond.notify_all()  # "tempo" too: the next tick's time has moved
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._closing:
+                if not self._transport:
+                    self._clock.wait_until(self._cond, math.inf)
+                    continue
+                due = self._clock.time_at(self._next_tick / PPQN)
+                if self._clock.now() < due:
+                    self._clock.wait_until(self._cond, due)
+                    continue
+                try:
+                    self._send((TIMING_CLOCK,))
+                except Exception as err:
+                    log.exception("MIDI clock output failed; clock out stops")
+                    self.error = err
+                    return
+                self._next_tick += 1
+                self.ticks_sent += 1

@@ -1,0 +1,154 @@
+"""`cocomposer run`: open the ports, load the model, start the engine, and keep every note closed on the way out.
+
+Live commands on standard input (one per line): `set NAME VALUE`, `panic`, `trigger`, `status`, `quit`.
+SIGINT and SIGTERM stop cleanly: every note cocomposer opened gets its note-off before the ports close.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from cocomposer import ports
+from cocomposer.engine import Engine
+from cocomposer.errors import CocomposerError, ConfigError
+from cocomposer.model import OnnxModel
+from cocomposer.settings import Settings
+
+
+def display_available() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def build_engine(args: argparse.Namespace, settings: Settings, stack: ExitStack) -> Engine:
+    """Open ports and model as the flags say; everything opened is closed by ``stack``."""
+    model = OnnxModel.load(args.model)
+    midi_in = stack.enter_context(ports.open_input(args.in_port, args.api))
+    midi_out = stack.enter_context(ports.open_output(args.out_port, args.api))
+    sync = args.sync
+    if sync == "link":
+        from cocomposer.link import LinkClock
+
+        clock = LinkClock(settings.bpm, beats_per_bar=settings.beats_per_bar)
+    else:
+        clock = None
+    engine = Engine(
+        model,
+        midi_in,
+        midi_out,
+        settings,
+        clock=clock,
+        sync="midi-clock" if sync == "midi-clock" else sync,
+        output_offset=args.output_offset / 1000.0,
+        seed=args.seed,
+    )
+    if args.clock_in:
+        if sync != "midi-clock":
+            raise ConfigError("--clock-in only makes sense with --sync midi-clock")
+        clock_port = stack.enter_context(ports.open_input(args.clock_in, args.api, virtual_name="cocomposer clock"))
+        clock_port.start(engine.sink)
+    if args.clock_out:
+        from cocomposer.clock import ClockSender
+
+        sender = ClockSender(midi_out.send, engine.clock)
+        sender.start()
+        stack.callback(sender.stop)
+    if args.record:
+        from cocomposer.session import Recorder
+
+        recorder = Recorder(engine)
+        stack.callback(lambda: recorder.save(args.record))
+    return engine
+
+
+def _status(engine: Engine) -> str:
+    s = engine.settings
+    first = sorted(engine.stats.first_note_seconds)
+    latency = f"{1000 * first[len(first) // 2]:.1f} ms" if first else "n/a"
+    return (
+        f"state {engine.state}, mode {s.mode}, style {s.style}, temperature {s.temperature}, "
+        f"{engine.clock.bpm:.1f} BPM, notes in {engine.stats.notes_in}, answers {engine.stats.answers}, "
+        f"first answer note median {latency}, dropped {engine.stats.dropped_inbound}"
+    )
+
+
+def _read_commands(engine: Engine, done: threading.Event) -> None:
+    for line in sys.stdin:
+        words = line.strip().split(maxsplit=2)
+        if not words:
+            continue
+        try:
+            if words[0] in ("quit", "exit", "q"):
+                break
+            if words[0] == "set" and len(words) == 3:
+                engine.settings.with_value(words[1], words[2])  # validate here to answer the player at once
+                engine.command("set", (words[1], words[2]))
+            elif words[0] in ("panic", "trigger"):
+                engine.command(words[0])
+            elif words[0] == "status":
+                print(_status(engine), flush=True)
+            else:
+                print("commands: set NAME VALUE | panic | trigger | status | quit", flush=True)
+        except CocomposerError as err:
+            print(f"cocomposer: {err}", flush=True)
+    done.set()
+
+
+def run_live(args: argparse.Namespace, settings: Settings) -> int:
+    done = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with ExitStack() as stack:
+            engine = build_engine(args, settings, stack)
+            engine.add_hook(_print_errors)
+            engine.start()
+            stack.callback(engine.stop)  # runs before the ports close: every note gets its note-off
+            names = (engine.midi_in.name if engine.midi_in else "-", engine.midi_out.name)
+            print(
+                f"cocomposer listening on '{names[0]}', playing to '{names[1]}' "
+                f"({settings.mode}, {engine.clock.bpm:.0f} BPM). Type 'status', 'panic' or 'quit'; Ctrl-C stops.",
+                flush=True,
+            )
+            if (sys.stdin is not None and sys.stdin.isatty()) or os.environ.get("COCOMPOSER_STDIN_COMMANDS"):
+                threading.Thread(target=_read_commands, args=(engine, done), daemon=True).start()
+            while not done.wait(0.25):
+                pass
+            print("stopping: closing every note", flush=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _print_errors(kind: str, data: dict) -> None:
+    if kind == "error":
+        print(f"cocomposer: {data.get('where')}: {data.get('message')}", file=sys.stderr, flush=True)
+
+
+def run_ui(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        from ui.app import run_panel
+    except ImportError as err:
+        raise CocomposerError(f"the panel needs PyQt6: pip install 'cocomposer[ui]' ({err})") from err
+    return run_panel(args, settings)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.005) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass (for demos and tools, not the engine)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+__all__ = ["Path", "build_engine", "display_available", "run_live", "run_ui", "wait_until"]

@@ -1,0 +1,399 @@
+"""The MIDI port layer: one `MidiIn`/`MidiOut` protocol, rtmidi adapters, and a loopback pair for tests.
+
+An input's driver callback only does ``sink(now_ns(), message)`` (the engine's sink is a ``put_nowait``). Port names
+are matched on the full name the backend reports (``"client:port"`` on JACK). `list_ports` inputs are the ports we
+can receive from: a virtual output made by another program (or by `open_output`) is listed among them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar
+
+import rtmidi
+
+from cocomposer.errors import ConfigError, PortError, PortNotFoundError
+
+Message = tuple[int, ...]
+Sink = Callable[[int, Message], None]
+Kind = Literal["input", "output"]
+_P = TypeVar("_P", bound="_Port")
+_log = logging.getLogger(__name__)
+
+API_NAMES: dict[str, int] = {
+    "auto": rtmidi.API_UNSPECIFIED,
+    "alsa": rtmidi.API_LINUX_ALSA,
+    "jack": rtmidi.API_UNIX_JACK,
+    "coremidi": rtmidi.API_MACOSX_CORE,
+    "winmm": rtmidi.API_WINDOWS_MM,
+}
+_NAME_OF_API = {number: name for name, number in API_NAMES.items()}
+
+NOTE_OFF, NOTE_ON, CONTROL_CHANGE = 0x80, 0x90, 0xB0
+SYSEX, CLOCK, START, CONTINUE, STOP = 0xF0, 0xF8, 0xFA, 0xFB, 0xFC
+
+
+class _Port(ABC):
+    """What both directions share: a name, `close`, and use as a context manager (which closes)."""
+
+    name: str
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self: _P) -> _P:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class MidiIn(_Port):
+    """A MIDI input. `start` hands every incoming message to ``sink(timestamp_ns, message)``."""
+
+    @abstractmethod
+    def start(self, sink: Sink) -> None: ...
+
+
+class MidiOut(_Port):
+    """A MIDI output. `send` takes the raw bytes of one message."""
+
+    @abstractmethod
+    def send(self, message: Sequence[int]) -> None: ...
+
+
+def as_message(message: Sequence[int]) -> Message:
+    """The message as a tuple of bytes; ConfigError if it is empty or holds a value outside 0..255."""
+    out = tuple(message)
+    if not out or not all(isinstance(b, int) and 0 <= b <= 255 for b in out):
+        raise ConfigError(f"a MIDI message must be one or more integers in 0..255; got {message!r}")
+    return out
+
+
+class RtMidiIn(MidiIn):
+    """An opened ``rtmidi.MidiIn``. Receives sysex and MIDI clock; ignores active sensing."""
+
+    def __init__(self, midi: rtmidi.MidiIn, name: str, now_ns: Callable[[], int] = time.perf_counter_ns) -> None:
+        self.name = name
+        self._midi: rtmidi.MidiIn | None = midi
+        self._now_ns = now_ns
+        self._started = False
+        midi.ignore_types(sysex=False, timing=False, active_sense=True)
+
+    def start(self, sink: Sink) -> None:
+        if self._midi is None or self._started:
+            raise PortError(f"MIDI input {self.name!r} is closed or already started; open a new one to start it")
+        now_ns = self._now_ns
+
+        def on_message(event: tuple[list[int], float], _data: object) -> None:
+            sink(now_ns(), tuple(event[0]))
+
+        self._midi.set_callback(on_message)
+        self._started = True
+
+    def close(self) -> None:
+        midi, self._midi = self._midi, None
+        if midi is not None:
+            midi.cancel_callback()
+            midi.close_port()
+            midi.delete()
+
+
+class RtMidiOut(MidiOut):
+    """An opened ``rtmidi.MidiOut``."""
+
+    def __init__(self, midi: rtmidi.MidiOut, name: str) -> None:
+        self.name = name
+        self._midi: rtmidi.MidiOut | None = midi
+
+    def send(self, message: Sequence[int]) -> None:
+        if self._midi is None:
+            raise PortError(f"MIDI output {self.name!r} is closed; cannot send {message!r}")
+        try:
+            self._midi.send_message(as_message(message))
+        except rtmidi.RtMidiError as err:
+            raise PortError(f"could not send {message!r} to MIDI output {self.name!r}: {err}") from err
+
+    def close(self) -> None:
+        midi, self._midi = self._midi, None
+        if midi is not None:
+            midi.close_port()
+            midi.delete()
+
+
+def jack_server_reachable(client_name: str = "cocomposer-probe") -> bool:
+    """Whether a JACK server answers (the one named by ``JACK_DEFAULT_SERVER``, else the default one)."""
+    try:
+        probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client_name)  # connects to the server, or raises
+    except (rtmidi.RtMidiError, RuntimeError):
+        return False
+    try:
+        probe.get_port_count()
+    finally:
+        probe.delete()
+    return True
+
+
+def _lookup_api(name: str) -> int:
+    if name not in API_NAMES:
+        raise ConfigError(f"unknown MIDI API {name!r}; expected one of: {', '.join(sorted(API_NAMES))}")
+    return API_NAMES[name]
+
+
+def _require_compiled(api: int) -> int:
+    compiled = rtmidi.get_compiled_api()
+    if api not in compiled:
+        have = ", ".join(_NAME_OF_API.get(a, rtmidi.get_api_name(a)) for a in compiled) or "none"
+        raise PortError(
+            f"MIDI API {_NAME_OF_API.get(api, api)!r} is not compiled into this python-rtmidi build "
+            f"(rtmidi.get_compiled_api() gives: {have}); pass --api with one of those, or install a python-rtmidi "
+            "built with it"
+        )
+    return api
+
+
+def resolve_api(
+    name: str,
+    *,
+    platform: str = sys.platform,
+    alsa_seq_path: str | os.PathLike[str] = "/dev/snd/seq",
+    jack_reachable: Callable[[], bool] = jack_server_reachable,
+) -> int:
+    """The rtmidi API constant for an API name; "auto" picks what works here (on Linux: ALSA, else a running JACK)."""
+    api = _lookup_api(name)
+    if api != rtmidi.API_UNSPECIFIED:
+        return _require_compiled(api)
+    compiled = rtmidi.get_compiled_api()
+    if platform.startswith("linux") and rtmidi.API_LINUX_ALSA in compiled and os.path.exists(alsa_seq_path):
+        return rtmidi.API_LINUX_ALSA
+    native = {"darwin": rtmidi.API_MACOSX_CORE, "win32": rtmidi.API_WINDOWS_MM}.get(platform)
+    if native is not None and native in compiled:
+        return native
+    if rtmidi.API_UNIX_JACK in compiled and jack_reachable():
+        return rtmidi.API_UNIX_JACK
+    raise PortError(
+        f"no MIDI backend works on this machine: the ALSA sequencer ({alsa_seq_path}) is missing and no JACK server "
+        "answers. Either load the ALSA sequencer (`sudo modprobe snd-seq`), or start a JACK server (for example "
+        "`jackd -d alsa`, or `jackd --no-realtime -d dummy -r 48000 -p 64` on a machine without a sound card, with "
+        "JACK_DEFAULT_SERVER set if you name it), then run again; `--api jack` or `--api alsa` chooses one explicitly."
+    )
+
+
+def _new_rtmidi(kind: Kind, api: int, client_name: str) -> rtmidi.MidiIn | rtmidi.MidiOut:
+    cls = rtmidi.MidiIn if kind == "input" else rtmidi.MidiOut
+    try:
+        return cls(api, name=client_name)
+    except (rtmidi.RtMidiError, RuntimeError) as err:
+        hint = " Is the JACK server running (`jackd ...`, JACK_DEFAULT_SERVER)?" if api == rtmidi.API_UNIX_JACK else ""
+        raise PortError(f"could not open the {_NAME_OF_API.get(api, api)} MIDI {kind} client: {err}.{hint}") from err
+
+
+def list_ports(api: str = "auto") -> tuple[list[str], list[str]]:
+    """The names of the ports we can receive from (inputs) and send to (outputs)."""
+    api_id = resolve_api(api)
+    found: dict[Kind, list[str]] = {}
+    for kind in ("input", "output"):
+        midi = _new_rtmidi(kind, api_id, "cocomposer-list")
+        found[kind] = list(midi.get_ports())
+        midi.delete()
+    return found["input"], found["output"]
+
+
+def match_port(name: str, available: Sequence[str], kind: Kind) -> int:
+    """Index of the port called `name`: the exact name, else the one name holding it (any case)."""
+    if not name:
+        raise ConfigError(f"the MIDI {kind} port name is empty; give a name, or none for a virtual port")
+    exact = [i for i, port in enumerate(available) if port == name]
+    matches = exact or [i for i, port in enumerate(available) if name.casefold() in port.casefold()]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        candidates = ", ".join(available[i] for i in matches)
+        raise PortNotFoundError(
+            f"MIDI {kind} port name {name!r} is ambiguous; it matches: {candidates}; give more of the name "
+            "(use `cocomposer ports` to list them)"
+        )
+    listed = ", ".join(available) or "none"
+    raise PortNotFoundError(f"no MIDI {kind} port matches {name!r}; available: {listed}; use `cocomposer ports`")
+
+
+def _open_rtmidi(
+    kind: Kind, name: str | None, api: str, virtual_name: str, client_name: str
+) -> tuple[rtmidi.MidiIn | rtmidi.MidiOut, str]:
+    api_id = _lookup_api(api)
+    if api_id == rtmidi.API_UNSPECIFIED:
+        api_id = resolve_api(api)
+    if name is None and api_id == rtmidi.API_WINDOWS_MM:
+        raise PortError(
+            f"Windows MIDI (winmm) cannot create virtual ports, so cocomposer cannot make its own MIDI {kind}. "
+            "Create a loopback port with loopMIDI (https://www.tobias-erichsen.de/software/loopmidi.html) or with "
+            "Windows MIDI Services (its loopback endpoints), then pass its name with --in and --out "
+            "(`cocomposer ports` lists the names)."
+        )
+    midi = _new_rtmidi(kind, _require_compiled(api_id), client_name)
+    try:
+        if name is None:
+            midi.open_virtual_port(virtual_name)
+            return midi, virtual_name
+        ports = midi.get_ports()
+        index = match_port(name, ports, kind)
+        midi.open_port(index, name=virtual_name)
+        return midi, ports[index]
+    except (rtmidi.RtMidiError, RuntimeError) as err:
+        midi.delete()
+        what = f"virtual MIDI {kind} {virtual_name!r}" if name is None else f"MIDI {kind} {name!r}"
+        raise PortError(f"could not open {what}: {err}") from err
+    except BaseException:
+        midi.delete()
+        raise
+
+
+def open_input(
+    name: str | None,
+    api: str = "auto",
+    virtual_name: str = "cocomposer in",
+    client_name: str = "cocomposer",
+    now_ns: Callable[[], int] = time.perf_counter_ns,
+) -> MidiIn:
+    """Open the input port matching `name`, or create a virtual one called `virtual_name` when `name` is None."""
+    midi, port_name = _open_rtmidi("input", name, api, virtual_name, client_name)
+    return RtMidiIn(midi, port_name, now_ns)  # type: ignore[arg-type]
+
+
+def open_output(
+    name: str | None,
+    api: str = "auto",
+    virtual_name: str = "cocomposer out",
+    client_name: str = "cocomposer",
+) -> MidiOut:
+    """Open the output port matching `name`, or create a virtual one called `virtual_name` when `name` is None."""
+    midi, port_name = _open_rtmidi("output", name, api, virtual_name, client_name)
+    return RtMidiOut(midi, port_name)  # type: ignore[arg-type]
+
+
+class LoopbackIn(MidiIn):
+    """Receives what its `LoopbackOut` sends, on a thread of its own, timestamped there like by a driver."""
+
+    def __init__(self, name: str, now_ns: Callable[[], int] = time.perf_counter_ns) -> None:
+        self.name = name
+        self._now_ns = now_ns
+        self._queue: queue.SimpleQueue[Message | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def deliver(self, message: Message) -> None:
+        """Queue a message for the sink (messages sent before `start` wait for it; after `close` they are lost)."""
+        if not self._closed:
+            self._queue.put(message)
+
+    def start(self, sink: Sink) -> None:
+        if self._closed or self._thread is not None:
+            raise PortError(f"loopback input {self.name!r} is closed or already started")
+        self._thread = threading.Thread(target=self._run, args=(sink,), name=f"loopback {self.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self, sink: Sink) -> None:
+        while (message := self._queue.get()) is not None:
+            try:
+                sink(self._now_ns(), message)
+            except Exception:
+                _log.exception("the sink of loopback input %r failed on %r", self.name, message)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5.0)
+
+
+class LoopbackOut(MidiOut):
+    """Sends into a `LoopbackIn`."""
+
+    def __init__(self, name: str, target: LoopbackIn) -> None:
+        self.name = name
+        self._target = target
+        self._closed = False
+
+    def send(self, message: Sequence[int]) -> None:
+        if self._closed:
+            raise PortError(f"loopback output {self.name!r} is closed; cannot send {message!r}")
+        self._target.deliver(as_message(message))
+
+    def close(self) -> None:
+        self._closed = True
+
+
+def loopback_pair(name: str = "loopback", now_ns: Callable[[], int] = time.perf_counter_ns) -> tuple[MidiIn, MidiOut]:
+    """An input and an output joined like two ends of a cable: what the output sends, the input receives."""
+    midi_in = LoopbackIn(name, now_ns)
+    return midi_in, LoopbackOut(name, midi_in)
+
+
+class RecordingOut(MidiOut):
+    """An output that records ``(now(), message)``; `wait_for` lets a test wait until enough has arrived."""
+
+    def __init__(self, name: str = "recording", now: Callable[[], int] = time.perf_counter_ns) -> None:
+        self.name = name
+        self._now = now
+        self._events: list[tuple[int, Message]] = []
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def send(self, message: Sequence[int]) -> None:
+        msg = as_message(message)
+        with self._cond:
+            if self._closed:
+                raise PortError(f"recording output {self.name!r} is closed; cannot send {message!r}")
+            self._events.append((self._now(), msg))
+            self._cond.notify_all()
+
+    @property
+    def events(self) -> list[tuple[int, Message]]:
+        with self._cond:
+            return list(self._events)
+
+    @property
+    def messages(self) -> list[Message]:
+        with self._cond:
+            return [msg for _, msg in self._events]
+
+    def wait_for(self, predicate: Callable[[list[tuple[int, Message]]], bool], timeout: float) -> bool:
+        """Wait until `predicate(events)` holds; False if it still does not after `timeout` seconds."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self._events), timeout)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
+def is_note_on(msg: Sequence[int]) -> bool:
+    """A note-on with a velocity above 0."""
+    return len(msg) >= 3 and msg[0] & 0xF0 == NOTE_ON and msg[2] > 0
+
+
+def is_note_off(msg: Sequence[int]) -> bool:
+    """A note-off, or a note-on with velocity 0 (which means the same)."""
+    return len(msg) >= 3 and (msg[0] & 0xF0 == NOTE_OFF or (msg[0] & 0xF0 == NOTE_ON and msg[2] == 0))
+
+
+def channel_of(msg: Sequence[int]) -> int | None:
+    """The channel (0..15) of a channel message, None for system messages."""
+    return msg[0] & 0x0F if msg and 0x80 <= msg[0] < 0xF0 else None
+
+
+def with_channel(msg: Sequence[int], channel: int) -> Message:
+    """The same channel message on another channel (0..15)."""
+    if channel_of(msg) is None or not 0 <= channel <= 15:
+        raise ConfigError(f"cannot put {tuple(msg)!r} on channel {channel}; expected a channel message and 0..15")
+    return (msg[0] & 0xF0 | channel, *msg[1:])

@@ -1,0 +1,151 @@
+"""Every setting a player can change, as flags, live commands and MIDI CC bindings, validated in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+
+from cocomposer import codec
+from cocomposer.errors import ConfigError
+from cocomposer.keys import Key, parse_key
+from cocomposer.sampling import Controls
+
+MODES = ("call-response", "accompany", "continue")
+QUANTIZE = ("beat", "bar", "off")
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str = "call-response"
+    temperature: float = 1.0
+    top_p: float = 0.95
+    style: str = "folk"
+    mood: str = "auto"  # "auto" follows the key the player is in
+    bars: float = 2.0  # answer length
+    key: str = "off"  # "off", "auto", or a key such as "D minor"
+    low: int = 36
+    high: int = 96
+    density: float = 1.0
+    velocity: str = "follow"  # "follow" the player's dynamics, or a fixed value 1..127
+    in_channel: int = 0  # 0 = all channels, else 1..16
+    out_channel: int = 1  # 1..16
+    accompany_channel: int = 2
+    quantize: str = "beat"
+    silence: float = 1.0  # beats of silence that end a phrase
+    max_phrase_bars: float = 8.0
+    barge_in: bool = True
+    thru: bool = False
+    horizon: float = 2.0  # beats the accompanist plans ahead
+    trigger_cc: int = 64  # continue mode: this CC (default the sustain pedal) double-tapped, or any CC below
+    phrase_end_cc: int | None = None  # a CC that ends the phrase at once (a footswitch)
+    panic_cc: int | None = None
+    bpm: float = 120.0
+    beats_per_bar: int = 4
+    cc: dict[int, str] = field(default_factory=dict)  # CC number -> setting name
+
+    def __post_init__(self) -> None:
+        _check(self.mode in MODES, f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        _check(self.style in codec.STYLES, f"style must be one of {', '.join(codec.STYLES)}, got {self.style!r}")
+        _check(self.mood in (*codec.MOODS, "auto"), f"mood must be auto, major or minor, got {self.mood!r}")
+        _check(0.25 <= self.bars <= 32, f"answer length must be 0.25..32 bars, got {self.bars}")
+        _check(self.quantize in QUANTIZE, f"quantize must be one of {', '.join(QUANTIZE)}, got {self.quantize!r}")
+        _check(0 <= self.in_channel <= 16, f"input channel must be 0 (all) or 1..16, got {self.in_channel}")
+        _check(1 <= self.out_channel <= 16, f"output channel must be 1..16, got {self.out_channel}")
+        _check(1 <= self.accompany_channel <= 16, f"accompany channel must be 1..16, got {self.accompany_channel}")
+        _check(0.05 <= self.silence <= 16, f"silence must be 0.05..16 beats, got {self.silence}")
+        _check(0.5 <= self.horizon <= 16, f"horizon must be 0.5..16 beats, got {self.horizon}")
+        _check(20 <= self.bpm <= 300, f"tempo must be 20..300 BPM, got {self.bpm}")
+        _check(1 <= self.beats_per_bar <= 16, f"beats per bar must be 1..16, got {self.beats_per_bar}")
+        if self.key not in ("off", "auto"):
+            parse_key(self.key)
+        if self.velocity != "follow":
+            _check(
+                self.velocity.isdigit() and 1 <= int(self.velocity) <= 127,
+                f"velocity must be 'follow' or 1..127, got {self.velocity!r}",
+            )
+        self.controls(None)  # validates temperature, top-p, range, density
+        for number, name in self.cc.items():
+            _check(0 <= number <= 127, f"CC numbers are 0..127, got {number}")
+            _check(
+                name in CC_TARGETS,
+                f"CC {number} is bound to {name!r}, which no knob can move; bindable: {', '.join(CC_TARGETS)}",
+            )
+
+    def controls(self, auto_key: Key | None, bias=None) -> Controls:
+        """The sampling controls these settings stand for (``auto_key``: the key estimated from the player)."""
+        key = None if self.key == "off" else auto_key if self.key == "auto" else parse_key(self.key)
+        return Controls(self.temperature, self.top_p, key, self.low, self.high, self.density, bias=bias)
+
+    def with_value(self, name: str, value: object) -> Settings:
+        """A copy with one setting changed; ``value`` may be text (from the command line or a command)."""
+        kinds = {f.name: f.type for f in fields(self)}
+        if name not in kinds or name == "cc":
+            raise ConfigError(f"unknown setting {name!r}; settings: {', '.join(k for k in kinds if k != 'cc')}")
+        return replace(self, **{name: _coerce(name, kinds[name], value)})
+
+    def with_cc(self, name: str, cc_value: int) -> Settings:
+        """A copy with ``name`` set from a 0..127 controller value (a hardware knob)."""
+        return self.with_value(name, CC_TARGETS[name](cc_value))
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _coerce(name: str, kind: object, value: object) -> object:
+    text = str(value).strip()
+    try:
+        if kind in ("bool", bool):
+            if isinstance(value, bool):
+                return value
+            if text.lower() in ("1", "true", "on", "yes"):
+                return True
+            if text.lower() in ("0", "false", "off", "no"):
+                return False
+            raise ValueError(text)
+        if kind in ("int", int):
+            return int(float(text))
+        if kind in ("int | None",):
+            return None if text.lower() in ("none", "off", "") else int(text)
+        if kind in ("float", float):
+            return float(text)
+    except ValueError as err:
+        raise ConfigError(f"setting {name} cannot take {value!r}") from err
+    return text
+
+
+def _scale(low: float, high: float) -> Callable[[int], float]:
+    return lambda v: round(low + (high - low) * max(0, min(127, v)) / 127, 3)
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[int], str]:
+    return lambda v: options[min(len(options) - 1, max(0, v) * len(options) // 128)]
+
+
+CC_TARGETS: dict[str, Callable[[int], object]] = {
+    "temperature": _scale(0.1, 2.0),
+    "top_p": _scale(0.5, 1.0),
+    "density": _scale(0.25, 4.0),
+    "bars": lambda v: float(1 + max(0, min(127, v)) * 7 // 127),
+    "style": _choice(codec.STYLES),
+    "mood": _choice(("auto", *codec.MOODS)),
+    "mode": _choice(MODES),
+    "key": _choice(("off", "auto")),
+    "low": lambda v: int(max(0, min(127, v))),
+    "high": lambda v: int(max(0, min(127, v))),
+    "velocity": lambda v: "follow" if v == 0 else str(max(1, min(127, v))),
+    "silence": _scale(0.25, 4.0),
+    "quantize": _choice(QUANTIZE),
+}
+
+
+def parse_cc_bindings(specs: list[str]) -> dict[int, str]:
+    """['temperature=21', 'style=22'] -> {21: 'temperature', 22: 'style'}."""
+    out: dict[int, str] = {}
+    for spec in specs:
+        name, _, number = spec.partition("=")
+        if not number.strip().isdigit():
+            raise ConfigError(f"--cc takes NAME=NUMBER, e.g. temperature=21; got {spec!r}")
+        out[int(number)] = name.strip()
+    return out
