@@ -107,22 +107,26 @@ class RtMidiIn(MidiIn):
 
 
 class RtMidiOut(MidiOut):
-    """An opened ``rtmidi.MidiOut``."""
+    """An opened ``rtmidi.MidiOut``; ``send`` is safe from several threads (the scheduler, clock out, thru)."""
 
     def __init__(self, midi: rtmidi.MidiOut, name: str) -> None:
         self.name = name
         self._midi: rtmidi.MidiOut | None = midi
+        self._lock = threading.Lock()  # RtMidi's JACK backend breaks when two threads send at once
 
     def send(self, message: Sequence[int]) -> None:
-        if self._midi is None:
-            raise PortError(f"MIDI output {self.name!r} is closed; cannot send {message!r}")
-        try:
-            self._midi.send_message(as_message(message))
-        except rtmidi.RtMidiError as err:
-            raise PortError(f"could not send {message!r} to MIDI output {self.name!r}: {err}") from err
+        data = as_message(message)
+        with self._lock:
+            if self._midi is None:
+                raise PortError(f"MIDI output {self.name!r} is closed; cannot send {message!r}")
+            try:
+                self._midi.send_message(data)
+            except rtmidi.RtMidiError as err:
+                raise PortError(f"could not send {message!r} to MIDI output {self.name!r}: {err}") from err
 
     def close(self) -> None:
-        midi, self._midi = self._midi, None
+        with self._lock:
+            midi, self._midi = self._midi, None
         if midi is not None:
             midi.close_port()
             midi.delete()
