@@ -2,7 +2,8 @@
 
 Counts of every context up to ``order`` tokens, interpolated across orders with Witten-Bell smoothing (the
 escape mechanism of PPM): p_k(w|h) = (c(h,w) + n(h) p_{k-1}(w|h')) / (c(h) + n(h)), where n(h) is the number of
-distinct tokens seen after h. Contexts are hashed into int64 keys and kept in sorted numpy arrays, so millions of
+distinct tokens seen after h; or with interpolated absolute discounting:
+p_k(w|h) = (max(c(h,w) - D, 0) + D n(h) p_{k-1}(w|h')) / c(h). Contexts are hashed into int64 keys and kept in sorted numpy arrays, so millions of
 tokens train in seconds and score vectorised.
 """
 
@@ -36,9 +37,17 @@ def _context_keys(seqs: Sequence[np.ndarray], order: int) -> tuple[list[np.ndarr
 
 
 class MarkovModel:
-    def __init__(self, order: int, vocab: int = codec.VOCAB_SIZE) -> None:
+    """``smoothing`` "wb" (Witten-Bell) or "abs" (interpolated absolute discounting with ``discount``)."""
+
+    def __init__(
+        self, order: int, vocab: int = codec.VOCAB_SIZE, smoothing: str = "wb", discount: float = 0.75
+    ) -> None:
+        if smoothing not in ("wb", "abs"):
+            raise ValueError(f"smoothing is 'wb' or 'abs', got {smoothing!r}")
         self.order = order
         self.vocab = vocab
+        self.smoothing = smoothing
+        self.discount = discount
         self._pair_keys: list[np.ndarray] = []
         self._pair_counts: list[np.ndarray] = []
         self._ctx_keys: list[np.ndarray] = []
@@ -74,7 +83,11 @@ class MarkovModel:
             c_h = self._lookup(self._ctx_keys[k], self._ctx_counts[k], keys[k])
             n_h = self._lookup(self._ctx_keys[k], self._ctx_types[k], keys[k])
             seen = c_h > 0
-            p = np.where(seen, (c_hw + n_h * p) / np.maximum(c_h + n_h, 1), p)
+            if self.smoothing == "wb":
+                p = np.where(seen, (c_hw + n_h * p) / np.maximum(c_h + n_h, 1), p)
+            else:
+                d = self.discount
+                p = np.where(seen, (np.maximum(c_hw - d, 0) + d * n_h * p) / np.maximum(c_h, 1), p)
         return p
 
     def token_nll(self, seqs: Sequence[np.ndarray]) -> list[np.ndarray]:

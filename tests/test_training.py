@@ -126,3 +126,33 @@ def test_exported_model_continues_a_phrase(trained: Path) -> None:
     assert answer.end_tick - answer.start_tick == 8 * codec.TICKS_PER_BEAT
     assert all(48 <= n.pitch <= 84 and 4.0 <= n.start < n.end <= 12.0 for n in answer.notes)
     assert not encoder.sounding
+
+
+def test_evaluation_reports_every_measure(trained: Path) -> None:
+    import json
+
+    out = trained / "eval.json"
+    assert (
+        training_main(
+            [
+                "eval",
+                "--cache",
+                str(trained / "corpus.npz"),
+                "--model",
+                str(trained / "smoke.onnx"),
+                "--out",
+                str(out),
+                "--quick",
+                "--prompts",
+                "4",
+            ]
+        )
+        == 0
+    )
+    report = json.loads(out.read_text())
+    nll = report["nll_per_note"]
+    assert nll["unigram"] > nll["markov"] > 0 and nll["model"] > 0
+    controls = report["controls"]
+    assert set(controls["pitch_entropy_bits"]) == {"0.5", "1.0", "1.5"}
+    assert 0.0 <= controls["style_accuracy"] <= 1.0 and 0.0 <= controls["mood_accuracy"] <= 1.0
+    assert len(controls["style_confusion"]["rows_intended_cols_classified"]) == len(codec.STYLES)
