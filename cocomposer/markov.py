@@ -3,8 +3,9 @@
 Counts of every context up to ``order`` tokens, interpolated across orders with Witten-Bell smoothing (the
 escape mechanism of PPM): p_k(w|h) = (c(h,w) + n(h) p_{k-1}(w|h')) / (c(h) + n(h)), where n(h) is the number of
 distinct tokens seen after h; or with interpolated absolute discounting:
-p_k(w|h) = (max(c(h,w) - D, 0) + D n(h) p_{k-1}(w|h')) / c(h). Contexts are hashed into int64 keys and kept in sorted numpy arrays, so millions of
-tokens train in seconds and score vectorised.
+p_k(w|h) = (max(c(h,w) - D, 0) + D n(h) p_{k-1}(w|h')) / c(h).
+Contexts are hashed into int64 keys and kept in sorted numpy arrays, so millions of tokens train in seconds and
+score vectorised.
 """
 
 from __future__ import annotations
