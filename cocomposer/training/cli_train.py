@@ -94,6 +94,14 @@ def _eval(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}", file=sys.stderr)
 
 
+def _card(args: argparse.Namespace) -> None:
+    from cocomposer.training.card import write_card
+    from cocomposer.training.corpus import load_cache
+
+    write_card(load_cache(args.cache), args.model.with_suffix(".json"), args.eval, args.out)
+    print(f"wrote {args.out}")
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     from cocomposer.training.__main__ import DEFAULT_CACHE
 
@@ -127,3 +135,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="a small evaluation (for smoke tests)")
     p.set_defaults(func=_eval)
+
+    p = sub.add_parser("card", help="write the model card from the corpus, the sidecar and the evaluation")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--eval", type=Path, default=Path("models/eval.json"))
+    p.add_argument("--out", type=Path, default=Path("models/MODEL_CARD.md"))
+    p.set_defaults(func=_card)
