@@ -10,7 +10,7 @@ import numpy as np
 
 from cocomposer import codec
 from cocomposer.generate import Continuation, continue_from, prime
-from cocomposer.keys import find_key, pitch_class_histogram
+from cocomposer.keys import Key, find_key, parse_key, pitch_class_histogram
 from cocomposer.midifile import read_notes, write_tracks
 from cocomposer.model import OnnxModel
 from cocomposer.sampling import Controls
@@ -44,10 +44,18 @@ def continue_notes(
     mood: str,
     seed: int,
     beats_per_bar: int = 4,
+    key_lock: str = "off",
 ) -> tuple[Continuation, str]:
     """The continuation of ``prompt``, starting on the first beat after its last note ends."""
     prompt = prompt[-MAX_PROMPT_NOTES:]
     resolved_mood = mood_of(prompt) if mood == "auto" else mood
+    key = find_key(pitch_class_histogram((n.pitch for n in prompt), (n.end - n.start for n in prompt)))
+    if mood != "auto" and key is not None:
+        controls = controls.with_(mood_key=Key(key.tonic, mood))
+    if key_lock == "auto":
+        controls = controls.with_(key=key)
+    elif key_lock != "off":
+        controls = controls.with_(key=parse_key(key_lock))
     model.set_style(style)
     model.set_mood(resolved_mood)
     first = math.floor(min(n.start for n in prompt))
@@ -71,9 +79,11 @@ def continue_file(
     controls: Controls | None = None,
     seed: int = 0,
     model_path: Path | None = None,
+    key_lock: str = "off",
 ) -> OfflineResult:
+    """``key_lock``: "off", "auto" (the prompt's key) or a key such as "D minor"."""
     prompt, bpm = read_notes(source)
     model = OnnxModel.load(model_path)
-    answer, resolved = continue_notes(model, prompt, bars, controls or Controls(), style, mood, seed)
+    answer, resolved = continue_notes(model, prompt, bars, controls or Controls(), style, mood, seed, key_lock=key_lock)
     write_tracks(target, [(PROMPT_TRACK, prompt, 0), (CONTINUATION_TRACK, answer.notes, 1)], bpm=bpm)
     return OfflineResult(prompt, answer, bpm, style, resolved)

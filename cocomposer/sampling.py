@@ -28,6 +28,8 @@ class Controls:
     density: float = 1.0  # >1 more notes, <1 fewer: scales the odds of a note-on against waiting
     max_polyphony: int = 6
     bias: np.ndarray | None = field(default=None, compare=False)  # additive logit bias (session preferences)
+    mood_key: Key | None = None  # mood control: lean toward this key's mode (its tonic is the music's tonic)
+    mood_strength: float = 3.0  # logits taken from the other mode's characteristic degrees
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.temperature <= 3.0:
@@ -53,6 +55,22 @@ def allowed_onsets(controls: Controls) -> np.ndarray:
         classes[list(controls.key.pitch_classes())] = True
         allowed &= classes[_PITCHES % 12]
     return allowed
+
+
+# Scale degrees that tell major from minor: the third, sixth and seventh.
+_MINOR_DEGREES = (3, 8, 10)
+
+
+def mood_bias(key: Key, strength: float) -> np.ndarray:
+    """Bias over pitches 0..127: -strength on the degrees that belong to the other mode on ``key``'s tonic.
+
+    The major third and sixth are made rarer for a minor mood, the minor third, sixth and seventh for a major mood.
+    Nothing is pushed up: raising a mode's own degrees only moved the music to the relative key (measured)."""
+    # For minor, the leading tone (11) stays: it belongs to harmonic minor too.
+    other = (4, 9) if key.mode == "minor" else _MINOR_DEGREES
+    per_class = np.zeros(12)
+    per_class[[(key.tonic + d) % 12 for d in other]] = -strength
+    return per_class[_PITCHES % 12]
 
 
 def masked_logits(
@@ -85,6 +103,8 @@ def masked_logits(
     off[~may_close] = -np.inf
     if controls.density != 1.0:
         on += np.log(controls.density)
+    if controls.mood_key is not None and controls.mood_strength:
+        on += mood_bias(controls.mood_key, controls.mood_strength)
     return out
 
 

@@ -74,7 +74,11 @@ class Settings:
     def controls(self, auto_key: Key | None, bias=None) -> Controls:
         """The sampling controls these settings stand for (``auto_key``: the key estimated from the player)."""
         key = None if self.key == "off" else auto_key if self.key == "auto" else parse_key(self.key)
-        return Controls(self.temperature, self.top_p, key, self.low, self.high, self.density, bias=bias)
+        # A chosen mood leans the answer toward that mode on the tonic the player is in (see sampling.mood_bias).
+        mood_key = Key(auto_key.tonic, self.mood) if self.mood != "auto" and auto_key is not None else None
+        return Controls(
+            self.temperature, self.top_p, key, self.low, self.high, self.density, bias=bias, mood_key=mood_key
+        )
 
     def with_value(self, name: str, value: object) -> Settings:
         """A copy with one setting changed; ``value`` may be text (from the command line or a command)."""

@@ -112,6 +112,7 @@ def test_onnx_matches_torch_over_500_steps(trained: Path) -> None:
     inputs = golden_inputs(n=500, seed=3)
     expected = torch_step_logits(net, inputs)
     model = OnnxModel.load(trained / "smoke.onnx")
+    model.set_strength(1.0, 1.0)  # as in training
     model.set_style(int(inputs["style"][0]))
     model.set_mood(int(inputs["mood"][0]))
     got = np.stack([model.step(int(t)).copy() for t in inputs["tokens"]])

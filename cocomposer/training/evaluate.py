@@ -14,12 +14,12 @@ from cocomposer import codec
 from cocomposer.generate import continue_from, prime
 from cocomposer.keys import SCALES, Key, find_key, pitch_class_histogram
 from cocomposer.markov import MarkovModel, unigram_nll
-from cocomposer.model import OnnxModel
+from cocomposer.model import PLAYING_STRENGTH, OnnxModel
 from cocomposer.sampling import Controls
 from cocomposer.training.corpus import Piece
 from cocomposer.training.features import StyleClassifier, note_features
 
-PROMPT_BEATS = 4.0  # one 4/4 bar of the held-out piece
+PROMPT_BEATS = 8.0  # two 4/4 bars of the held-out piece
 ANSWER_BEATS = 16.0  # four bars
 MARKOV_CANDIDATES = [(order, smoothing) for order in (1, 2, 3, 4, 6, 8, 12) for smoothing in ("wb", "abs")]
 
@@ -35,6 +35,7 @@ def _window(notes: list[codec.Note], start: float, end: float) -> list[codec.Not
 def model_token_nll(model: OnnxModel, piece: Piece) -> np.ndarray:
     """NLL (nats) of tokens 1..n-1 of a piece under the ONNX model, conditioned on the piece's style and mood."""
     model.reset()
+    model.set_strength(1.0, 1.0)  # score data as the model was trained
     model.style, model.mood = piece.style, piece.mood
     tokens = piece.tokens.astype(np.int64)
     out = np.empty(len(tokens) - 1)
@@ -96,6 +97,9 @@ def _pick_prompts(test: list[Piece], n: int, rng: np.random.Generator) -> list[t
 def _continue(model: OnnxModel, prompt: list[codec.Note], style: int, mood: int, controls: Controls, rng) -> list:
     model.set_style(style)
     model.set_mood(mood)
+    key = find_key(pitch_class_histogram((n.pitch for n in prompt), (n.end - n.start for n in prompt)))
+    if key is not None:
+        controls = controls.with_(mood_key=Key(key.tonic, codec.MOODS[mood]))
     encoder = prime(model, prompt)
     return continue_from(model, encoder, controls, rng, ANSWER_BEATS, start_beat=PROMPT_BEATS).notes
 
@@ -144,6 +148,7 @@ def _in_key_share(notes: list[codec.Note], key: Key) -> float | None:
 
 def control_tables(model: OnnxModel, train: list[Piece], test: list[Piece], n_prompts: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
+    model.set_strength(*PLAYING_STRENGTH)  # generate as the live engine does
     prompts = _pick_prompts(test, n_prompts, rng)
     classifier = _train_classifier(train, rng)
     styles = len(codec.STYLES)
@@ -195,6 +200,8 @@ def control_tables(model: OnnxModel, train: list[Piece], test: list[Piece], n_pr
         "prompts": len(prompts),
         "prompt_beats": PROMPT_BEATS,
         "answer_beats": ANSWER_BEATS,
+        "label_strength": list(PLAYING_STRENGTH),
+        "mood_bias": controls.mood_strength,
         "style_accuracy": style_acc,
         "style_chance": 1.0 / styles,
         "style_confusion": {"labels": list(codec.STYLES), "rows_intended_cols_classified": confusion.tolist()},

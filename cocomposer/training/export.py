@@ -1,8 +1,9 @@
 """Export a trained checkpoint to a single-step ONNX graph, its sidecar JSON and golden vectors.
 
-The graph's inputs are ``token``, ``phase``, ``style``, ``mood`` (int64, shape (1,)) and ``state`` (float32,
-(layers, 1, hidden)); its outputs are ``logits`` (1, vocab) and ``state_out``. The golden vectors (a fixed token
-sequence and the logits torch computed for it) let CI check the ONNX file with onnxruntime alone.
+Inputs: ``token``, ``phase``, ``style``, ``mood`` (int64, shape (1,)), ``state`` (float32, (layers, 1, hidden)) and
+``cond_scale`` (float32, (2,): the weights of the style and mood embeddings). Outputs: ``logits`` (1, vocab) and
+``state_out``. The golden vectors (a fixed token sequence and the logits torch computed for it) let CI check the ONNX
+file with onnxruntime alone.
 """
 
 from __future__ import annotations
@@ -58,9 +59,9 @@ def export(net: CocomposerNet, out: Path, facts: dict) -> dict:
     one = torch.zeros(1, dtype=torch.int64)
     torch.onnx.export(
         step,
-        (one, one, one, one, state),
+        (one, one, one, one, state, torch.ones(2)),
         str(out),
-        input_names=["token", "phase", "style", "mood", "state"],
+        input_names=["token", "phase", "style", "mood", "state", "cond_scale"],
         output_names=["logits", "state_out"],
         opset_version=17,
         dynamo=False,
@@ -77,7 +78,7 @@ def export(net: CocomposerNet, out: Path, facts: dict) -> dict:
         "moods": list(codec.MOODS),
         "ticks_per_beat": codec.TICKS_PER_BEAT,
         "state_shape": [cfg.layers, 1, cfg.hidden],
-        "inputs": ["token", "phase", "style", "mood", "state"],
+        "inputs": ["token", "phase", "style", "mood", "state", "cond_scale"],
         "outputs": ["logits", "state_out"],
         "net": cfg.to_dict(),
         "velocity": "not modelled: the corpus is made of scores; the engine sets velocity (follow or fixed)",

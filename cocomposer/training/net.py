@@ -71,11 +71,19 @@ class StepNet(nn.Module):
         self.layers = net.config.layers
 
     def forward(
-        self, token: torch.Tensor, phase: torch.Tensor, style: torch.Tensor, mood: torch.Tensor, state: torch.Tensor
+        self,
+        token: torch.Tensor,
+        phase: torch.Tensor,
+        style: torch.Tensor,
+        mood: torch.Tensor,
+        state: torch.Tensor,
+        cond_scale: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """token, phase, style, mood: (1,) int64; state: (layers, 1, hidden). Returns logits (1, V), new state."""
+        """token, phase, style, mood: (1,) int64; state: (layers, 1, hidden); cond_scale: (2,) float, the weights of
+        the style and mood embeddings (1, 1 as in training; more makes the labels count for more). Returns logits
+        (1, V) and the new state."""
         net = self.net
-        x = net.token(token) + net.phase(phase) + net.style(style) + net.mood(mood)
+        x = net.token(token) + net.phase(phase) + cond_scale[0] * net.style(style) + cond_scale[1] * net.mood(mood)
         new_states = []
         for layer in range(self.layers):
             h = state[layer]
