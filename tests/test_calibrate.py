@@ -11,7 +11,7 @@ from cocomposer.errors import CocomposerError
 
 
 @pytest.mark.jack
-def test_round_trip_through_a_jack_route(jack_server) -> None:  # noqa: ANN001
+def test_round_trip_through_a_jack_route(jack_server) -> None:
     out = ports.open_output(None, "jack", virtual_name="cal out", client_name="caltest")
     inp = ports.open_input(None, "jack", virtual_name="cal in", client_name="caltest")
     try:
@@ -34,7 +34,7 @@ def test_no_route_gives_a_clear_error() -> None:
 
 
 @pytest.mark.jack
-def test_calibrate_command_suggests_an_offset(jack_server, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+def test_calibrate_command_suggests_an_offset(jack_server, capsys: pytest.CaptureFixture[str]) -> None:
     sink = ports.open_input(None, "jack", virtual_name="cal echo in", client_name="calecho")
     source = ports.open_output(None, "jack", virtual_name="cal echo out", client_name="calecho")
     sink.start(lambda t_ns, msg: source.send(msg))  # an echo device: what comes in goes back out

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("aalink", reason="--sync link needs the aalink package (pip install aalink)")
 
-from cocomposer.link import LinkClock  # noqa: E402
+from cocomposer.link import LinkClock
 
 PEER = textwrap.dedent(
     """
@@ -30,7 +30,7 @@ PEER = textwrap.dedent(
 )
 
 
-def _wait(predicate, timeout: float) -> bool:  # noqa: ANN001
+def _wait(predicate, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

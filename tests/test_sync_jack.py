@@ -92,7 +92,7 @@ class ClockPlayer:
 class Rig:
     """The engine on virtual JACK ports, a player client and a listening client."""
 
-    def __init__(self, jack_server, name: str, settings: Settings) -> None:  # noqa: ANN001
+    def __init__(self, jack_server, name: str, settings: Settings) -> None:
         self.arrivals: list[tuple[float, ports.Message]] = []
         self.cond = threading.Condition()
         self.scheduled: list[ScheduledNote] = []
@@ -102,7 +102,7 @@ class Rig:
         self.engine = Engine(model, self.engine_in, self.engine_out, settings, sync="midi-clock", seed=3)
         original = self.engine.scheduler.schedule
 
-        def record(notes):  # noqa: ANN001, ANN202
+        def record(notes):
             self.scheduled.extend(notes)
             return original(notes)
 
@@ -166,7 +166,7 @@ def onset_errors(rig: Rig, clock: ClockPlayer) -> list[float]:
 
 
 @pytest.fixture
-def make_rig(jack_server):  # noqa: ANN001, ANN201
+def make_rig(jack_server):
     made: list[tuple[Rig, ClockPlayer]] = []
 
     def make(name: str, bpm_at: Callable[[float], float], **settings: object) -> tuple[Rig, ClockPlayer]:
@@ -183,7 +183,7 @@ def make_rig(jack_server):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.parametrize("bpm", [90, 120, 150])
-def test_answer_lands_on_the_daws_bar_grid(make_rig, bpm: int) -> None:  # noqa: ANN001
+def test_answer_lands_on_the_daws_bar_grid(make_rig, bpm: int) -> None:
     rig, clock = make_rig(f"sync{bpm}", lambda beat: bpm)
     clock.start()
     end = play_phrase(rig, clock, 4.0)  # bar 2; silence ends the phrase at beat 6.5, so the answer starts at 8.0
@@ -201,7 +201,7 @@ def test_answer_lands_on_the_daws_bar_grid(make_rig, bpm: int) -> None:  # noqa:
     assert abs(rig.engine.clock.bpm - bpm) <= 1.0
 
 
-def test_tempo_change_during_the_answer_moves_its_notes(make_rig) -> None:  # noqa: ANN001
+def test_tempo_change_during_the_answer_moves_its_notes(make_rig) -> None:
     rig, clock = make_rig("synctempo", lambda beat: 120 if beat < 9.0 else 96, bars=2.0)
     clock.start()
     play_phrase(rig, clock, 4.0)
@@ -214,7 +214,7 @@ def test_tempo_change_during_the_answer_moves_its_notes(make_rig) -> None:  # no
     assert abs(rig.engine.clock.bpm - 96) <= 1.0
 
 
-def test_stop_closes_every_note_and_start_resets_the_bar(make_rig) -> None:  # noqa: ANN001
+def test_stop_closes_every_note_and_start_resets_the_bar(make_rig) -> None:
     rig, clock = make_rig("syncstop", lambda beat: 120, bars=2.0)
     clock.start()
     play_phrase(rig, clock, 4.0)
