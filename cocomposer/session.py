@@ -17,7 +17,7 @@ AI_TRACK = "cocomposer"
 
 
 class Recorder:
-    def __init__(self, engine) -> None:  # noqa: ANN001 - cocomposer.engine.Engine (kept loose: no import cycle)
+    def __init__(self, engine) -> None:  # cocomposer.engine.Engine, untyped here to avoid an import cycle
         self._engine = engine
         self._lock = threading.Lock()
         self.player: list[Note] = []

@@ -16,7 +16,7 @@ class FakeEngine:
         self.hooks = []
         self.clock = SimpleNamespace(bpm=100.0)
 
-    def add_hook(self, hook) -> None:  # noqa: ANN001
+    def add_hook(self, hook) -> None:
         self.hooks.append(hook)
 
     def emit(self, kind: str, data: dict) -> None:
