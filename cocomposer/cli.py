@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ui", help="open the stage panel with the engine running")
     add_port_flags(p)
+    p.add_argument(
+        "--config", type=Path, metavar="FILE.toml", help="where the panel keeps its last settings (default: per user)"
+    )
+    p.add_argument(
+        "--ratings", type=Path, metavar="FILE.jsonl", help="where likes and dislikes are logged (default: per user)"
+    )
 
     p = sub.add_parser("demo", help="play a bundled phrase through the real engine and model; write the answer")
     p.add_argument("--api", default="auto")
@@ -214,10 +220,13 @@ def _continue(args: argparse.Namespace) -> int:
     from cocomposer.offline import continue_file
     from cocomposer.sampling import Controls
 
-    key = None if args.key == "off" else parse_key(args.key) if args.key != "auto" else None
-    controls = Controls(temperature=args.temperature, top_p=args.top_p, key=key)
+    if args.key not in ("off", "auto"):
+        parse_key(args.key)  # a clear error before any work
+    controls = Controls(temperature=args.temperature, top_p=args.top_p)
     Settings(style=args.style, mood=args.mood)  # validates the labels with a clear message
-    result = continue_file(args.input, args.output, args.bars, args.style, args.mood, controls, args.seed, args.model)
+    result = continue_file(
+        args.input, args.output, args.bars, args.style, args.mood, controls, args.seed, args.model, key_lock=args.key
+    )
     notes = result.continuation.notes
     print(
         f"continued {len(result.prompt)} notes with {len(notes)} notes over {args.bars:g} bars "

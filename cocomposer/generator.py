@@ -4,9 +4,12 @@ It listens (feeds the player's notes into the model, one token at a time, as the
 answers and hands each finished note to the scheduler at once). Jobs come through a bounded queue. No lock is held
 around a model step; the one small lock guards "is this answer still wanted?" against the engine cancelling it.
 
-The model hears one timeline: the player's notes and its own answers, interleaved as they sound. A planned answer
-the player interrupts is rewound: the model returns to its state before the answer and hears only the part that
-actually sounded, then the player's new notes.
+The model hears one timeline: the player's notes and its own answers, interleaved as they sound. Answers are sampled
+ahead of time (plans), so a player's note usually arrives while the model is already past it. Then the model returns
+to its state before the plan and hears the part that sounded, then the player's note, and then:
+
+* nothing more if the plan was cancelled (barge-in, panic, a replan): the rest never sounds;
+* the rest of the plan again if it plays on (barge-in off, an accompaniment between replans).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from cocomposer.model import ModelState, OnnxModel
 from cocomposer.sampling import Controls
 from cocomposer.scheduler import ScheduledNote
 
-JOB_QUEUE_SIZE = 4096
+JOB_QUEUE_SIZE = 10_000  # jobs waiting for the worker; beyond this they are dropped and counted in dropped_jobs
+MAX_PLANS = 64  # appended plans kept for rewinding; older ones count as played
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class Answer:
     start_beat: float
     beats: float
     tag: str
-    channel: int
+    channel: int  # 1..16, as the player counts them
     controls: Controls
     velocity: int | Callable[[float], int]
     style: str
@@ -58,9 +62,10 @@ class _Plan:
     """An answer the model has sampled ahead of time, kept so it can be rewound if interrupted."""
 
     tag: str
+    request_id: int
     model_before: ModelState
     encoder_before: codec.StreamEncoder
-    tokens: list[int]
+    tokens: list[int]  # from start_tick: the silence before the answer, then the answer
     start_tick: int
     end_tick: int
 
@@ -72,16 +77,21 @@ class Generator:
         schedule: Callable[[list[ScheduledNote], int], bool],
         emit: Callable[[str, dict], None],
         seed: int | None = None,
+        wanted: Callable[[str, int], bool] | None = None,
     ) -> None:
         """``schedule(notes, request_id)`` hands notes to the scheduler and returns False once that request was
-        cancelled (the generator then stops sampling it); ``emit(kind, data)`` reports to the engine's hooks."""
+        cancelled (the generator then stops sampling it); ``emit(kind, data)`` reports to the engine's hooks;
+        ``wanted(tag, request_id)`` says whether an answer is still wanted: one that is not is no longer sampled, and
+        a player's note rewinds it (without ``wanted``, answers are sampled until ``schedule`` refuses a note, and a
+        player's note rewinds every plan)."""
         self.model = model
         self.schedule = schedule
         self.emit = emit
+        self.wanted = wanted
         self.rng = np.random.default_rng(seed)
         self.jobs: queue.Queue = queue.Queue(maxsize=JOB_QUEUE_SIZE)
         self.encoder = codec.StreamEncoder()
-        self.plan: _Plan | None = None
+        self.plans: list[_Plan] = []  # sampled ahead, oldest first; each starts where the one before ended
         self.step_seconds: deque[float] = deque(maxlen=2000)
         self.dropped_jobs = 0
         self._thread = threading.Thread(target=self._run, name="cocomposer-generator", daemon=True)
@@ -101,9 +111,19 @@ class Generator:
             self.dropped_jobs += 1
 
     def stop(self, timeout: float = 2.0) -> None:
+        """End the worker after the job it is running; safe before `start` and twice."""
         self._stop.set()
-        self.jobs.put(None)
-        self._thread.join(timeout)
+        try:
+            self.jobs.put_nowait(None)
+        except queue.Full:
+            pass  # the worker sees the stop flag after its current job
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def plan(self) -> _Plan | None:
+        """The newest plan not yet known to have sounded in full."""
+        return self.plans[-1] if self.plans else None
 
     # -- the worker ------------------------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -133,60 +153,112 @@ class Generator:
             self.model.step(token)
             self.step_seconds.append(time.perf_counter() - started)
 
-    def _rewind_to(self, tick: int) -> None:
-        """Forget the part of the outstanding plan after ``tick``: it never sounded."""
-        plan = self.plan
-        if plan is None:
+    def _cut_at(self, tick: int, hear: Callable[[], list[int]] | None = None) -> None:
+        """Bring the model's timeline to ``tick`` within the outstanding plans: keep what sounded before it, hear
+        the tokens ``hear()`` makes there (the player's), then the rest of the plans again if they still play."""
+        while self.plans and self.plans[0].end_tick <= tick:
+            self.plans.pop(0)  # sounded in full: the model heard it as it was
+        if not self.plans:
+            if hear is not None:
+                self._step_all(hear())
             return
-        self.plan = None
-        if tick >= plan.end_tick:
-            return
-        self.model.restore(plan.model_before)
-        self.encoder = plan.encoder_before
-        played: list[int] = []
-        now = plan.start_tick
-        for token in plan.tokens:
+        plans, self.plans = self.plans, []
+        plays_on = self.wanted is not None and all(self.wanted(p.tag, p.request_id) for p in plans)
+        self.model.restore(plans[0].model_before)
+        self.encoder = copy.deepcopy(plans[0].encoder_before)
+        tokens = [token for p in plans for token in p.tokens]  # each plan starts where the one before ended
+        own: set[int] = set()  # pitches the plans hold on the model's timeline
+        now, cut = plans[0].start_tick, len(tokens)
+        for i, token in enumerate(tokens):  # the part that sounded, token for token as it was sampled
             if codec.is_shift(token):
                 if now + codec.shift_ticks(token) > tick:
-                    if tick > now:
-                        played.extend(codec.shift_tokens(tick - now))
+                    cut = i
                     break
                 now += codec.shift_ticks(token)
-            played.append(token)
-        self._step_all(played)
-        self.encoder.observe(played)
-        # Notes of the plan still sounding at the cut: the scheduler closed them, so the model hears them close.
-        opened = {codec.token_pitch(t) for t in played if codec.is_on(t)}
-        closing = [codec.off_token(p) for p in sorted(opened & set(self.encoder.sounding))]
-        self._step_all(closing)
-        self.encoder.observe(closing)
+            elif codec.is_on(token):
+                own.add(codec.token_pitch(token))
+            else:
+                own.discard(codec.token_pitch(token))
+            self._step_all([token])
+            self.encoder.observe([token])
+        later: list[tuple[int, int]] = []  # (tick, token) of the note tokens after the cut
+        for token in tokens[cut:]:
+            if codec.is_shift(token):
+                now += codec.shift_ticks(token)
+            else:
+                later.append((now, token))
+        if not plays_on:
+            # The scheduler closed the plans' sounding notes when it cancelled them: the model hears them close.
+            closing = [codec.off_token(p) for p in sorted(own & set(self.encoder.sounding))]
+            if closing or hear is not None:
+                self._step_advance(tick)
+            self._step_all(closing)
+            self.encoder.observe(closing)
+            if hear is not None:
+                self._step_all(hear())
+            return
+        if hear is not None:
+            self._step_advance(tick)
+            self._step_all(hear())
+        own &= set(self.encoder.sounding)  # the player's note may have taken one of the plans' keys
+        before_model, before_encoder, start_tick = self.model.snapshot(), copy.deepcopy(self.encoder), self.encoder.tick
+        replayed: list[int] = []
+        for t, token in later:
+            replayed.extend(self._replay(t, token, own))
+        end_tick = max(p.end_tick for p in plans)
+        replayed.extend(self._step_advance(end_tick))
+        last = plans[-1]
+        self.plans = [_Plan(last.tag, last.request_id, before_model, before_encoder, replayed, start_tick, end_tick)]
+
+    def _replay(self, tick: int, token: int, own: set[int]) -> list[int]:
+        """Move the model on to ``tick`` and hear one note token of a plan, unless the player changed that key."""
+        out = self._step_advance(tick)
+        pitch = codec.token_pitch(token)
+        if codec.is_on(token):
+            if pitch in self.encoder.sounding:
+                return out
+            own.add(pitch)
+        elif pitch in own:
+            own.discard(pitch)
+        else:
+            return out
+        self._step_all([token])
+        self.encoder.observe([token])
+        return [*out, token]
+
+    def _step_advance(self, tick: int) -> list[int]:
+        tokens = self.encoder.advance(tick / codec.TICKS_PER_BEAT)
+        self._step_all(tokens)
+        return tokens
 
     def _listen(self, job: Listen) -> None:
-        tick = codec.beats_to_ticks(job.beat)
-        if self.plan is not None:
-            self._rewind_to(tick)
-        if job.kind == "on":
-            tokens = self.encoder.note_on(job.pitch, job.beat)
-        else:
-            tokens = self.encoder.note_off(job.pitch, job.beat)
-        self._step_all(tokens)
+        def player_tokens() -> list[int]:
+            if job.kind == "on":
+                return self.encoder.note_on(job.pitch, job.beat)
+            return self.encoder.note_off(job.pitch, job.beat)
+
+        self._cut_at(codec.beats_to_ticks(job.beat), player_tokens)
 
     def _answer(self, job: Answer) -> None:
         started = time.perf_counter()
-        if self.plan is not None:
-            if job.replace:
-                self._rewind_to(codec.beats_to_ticks(job.start_beat))
-            else:
-                self.plan = None  # appended plans keep what was planned before them
+        if self.plans and job.replace:
+            self._cut_at(codec.beats_to_ticks(job.start_beat))  # else the new plan follows the outstanding ones
+        del self.plans[: max(0, len(self.plans) - MAX_PLANS + 1)]
         self.model.set_style(job.style)
         self.model.set_mood(job.mood)
+        before_model, before_encoder = self.model.snapshot(), copy.deepcopy(self.encoder)
+        plan_tick = self.encoder.tick
         lead = self.encoder.advance(job.start_beat)
         self._step_all(lead)
-        before_model, before_encoder = self.model.snapshot(), copy.deepcopy(self.encoder)
         start_tick = self.encoder.tick
         offset = job.start_beat - start_tick / codec.TICKS_PER_BEAT  # off-grid starts (quantize off) keep their time
         wanted = [True]
         first = [True]
+
+        def stop_now() -> bool:
+            if wanted[0] and self.wanted is not None and not self.wanted(job.tag, job.request_id):
+                wanted[0] = False  # cancelled while it was waiting or being sampled
+            return not wanted[0]
 
         def velocity_at(beat: float) -> int:
             return job.velocity(beat) if callable(job.velocity) else job.velocity
@@ -195,7 +267,9 @@ class Generator:
             if not wanted[0]:
                 return
             beat = note.start + offset
-            scheduled = ScheduledNote(beat, note.end + offset, note.pitch, velocity_at(beat), job.channel, job.tag)
+            scheduled = ScheduledNote(
+                beat, note.end + offset, note.pitch, velocity_at(beat), job.channel - 1, job.tag
+            )  # the scheduler counts channels 0..15
             if not self.schedule([scheduled], job.request_id):
                 wanted[0] = False
                 return
@@ -210,11 +284,15 @@ class Generator:
             job.controls,
             self.rng,
             job.beats,
-            should_stop=lambda: not wanted[0],
+            should_stop=stop_now,
             on_note=on_note,
         )
         self.step_seconds.extend([(time.perf_counter() - started) / max(1, self.model.steps - steps_before)])
-        self.plan = _Plan(job.tag, before_model, before_encoder, result.tokens, start_tick, result.end_tick)
+        self.plans.append(
+            _Plan(
+                job.tag, job.request_id, before_model, before_encoder, lead + result.tokens, plan_tick, result.end_tick
+            )
+        )
         self.emit(
             "answer_planned",
             {
@@ -223,6 +301,6 @@ class Generator:
                 "notes": len(result.notes),
                 "end_beat": result.end_tick / codec.TICKS_PER_BEAT + offset,
                 "seconds": time.perf_counter() - started,
-                "cancelled": not wanted[0],
+                "cancelled": stop_now(),
             },
         )

@@ -32,14 +32,21 @@ Action = RequestAnswer | CancelAnswer
 Boundary = Callable[[float], float]  # the next beat or bar line at or after a beat, per the quantize setting
 
 
+def _no_lead(beat: float) -> float:
+    return beat
+
+
 class Mode:
-    """Base: tracks what the player holds and when they last played."""
+    """Base: tracks what the player holds and when they last played. On its own it never answers ("thru")."""
 
     name = "thru"
 
-    def __init__(self, settings: Settings, boundary: Boundary) -> None:
+    def __init__(self, settings: Settings, boundary: Boundary, earliest: Boundary = _no_lead) -> None:
+        """``boundary(beat)``: where an answer asked for at ``beat`` may start (the next beat or bar line, per the
+        quantize setting, leaving the generator time to think); ``earliest(beat)``: the same without quantizing."""
         self.settings = settings
         self.boundary = boundary
+        self.earliest = earliest
         self.held: set[int] = set()
         self.last_event: float | None = None  # beat of the player's last note message
         self.phrase_start: float | None = None
@@ -74,6 +81,12 @@ class Mode:
     def answer_planned(self, end_beat: float) -> None:
         """The generator says when the answer it planned ends."""
         self.answer_end = end_beat
+
+    def panic(self) -> None:
+        """Every answer was cancelled and every note closed: forget them and listen afresh."""
+        self.state = "listening"
+        self.answer_end = None
+        self.phrase_start = None
 
     def _answer(self, beat: float) -> list[Action]:
         start = self.boundary(beat)
@@ -147,8 +160,8 @@ class ContinueOnDemand(CallResponse):
     name = "continue"
     DOUBLE_TAP_BEATS = 1.0
 
-    def __init__(self, settings: Settings, boundary: Boundary) -> None:
-        super().__init__(settings, boundary)
+    def __init__(self, settings: Settings, boundary: Boundary, earliest: Boundary = _no_lead) -> None:
+        super().__init__(settings, boundary, earliest)
         self._last_press: float | None = None
         self._pedal_down = False
 
@@ -173,6 +186,10 @@ class ContinueOnDemand(CallResponse):
         self.state = "listening"
         return actions + self._answer(beat)
 
+    def panic(self) -> None:
+        super().panic()
+        self._last_press = None
+
     def poll(self, beat: float) -> list[Action]:
         self._follow_answer(beat)
         return []
@@ -185,8 +202,8 @@ class Accompany(Mode):
     REPLAN_BEATS = 0.5  # replan at most this often
     IDLE_BARS = 2.0  # stop planning after the player has been silent this long
 
-    def __init__(self, settings: Settings, boundary: Boundary) -> None:
-        super().__init__(settings, boundary)
+    def __init__(self, settings: Settings, boundary: Boundary, earliest: Boundary = _no_lead) -> None:
+        super().__init__(settings, boundary, earliest)
         self.planned_until: float | None = None
         self.last_replan: float | None = None
 
@@ -197,11 +214,20 @@ class Accompany(Mode):
         channel = self.settings.accompany_channel
         return [RequestAnswer(start, self.settings.horizon, "accompany", channel, replace=replace)]
 
+    def panic(self) -> None:
+        """Silence until the player plays again."""
+        super().panic()
+        self.planned_until = self.last_replan = self.last_event = None
+
+    def answer_planned(self, end_beat: float) -> None:
+        if self.state == "answering":
+            self.planned_until = end_beat
+
     def on_note_on(self, pitch: int, beat: float) -> list[Action]:
         super().on_note_on(pitch, beat)
         if self.last_replan is not None and beat - self.last_replan < self.REPLAN_BEATS:
             return []
-        return self._plan(beat, beat, replace=True)
+        return self._plan(self.earliest(beat), beat, replace=True)
 
     def poll(self, beat: float) -> list[Action]:
         if self.last_event is None:
@@ -212,12 +238,19 @@ class Accompany(Mode):
                 self.state, self.planned_until = "listening", None
             return []
         if self.planned_until is None or self.planned_until - beat <= self.settings.horizon / 2:
-            start = self.planned_until if self.planned_until is not None and self.planned_until > beat else beat
-            return self._plan(start, beat, replace=False)
+            if self.planned_until is not None and self.planned_until > beat:
+                return self._plan(self.planned_until, beat, replace=False)  # follows the plan that is playing
+            return self._plan(self.earliest(beat), beat, replace=True)
         return []
 
 
-def make_mode(settings: Settings, boundary: Boundary) -> Mode:
-    return {"call-response": CallResponse, "accompany": Accompany, "continue": ContinueOnDemand}[settings.mode](
-        settings, boundary
-    )
+MODE_CLASSES: dict[str, type[Mode]] = {
+    "call-response": CallResponse,
+    "accompany": Accompany,
+    "continue": ContinueOnDemand,
+    "thru": Mode,  # passes the player's notes to the output and never answers
+}
+
+
+def make_mode(settings: Settings, boundary: Boundary, earliest: Boundary = _no_lead) -> Mode:
+    return MODE_CLASSES[settings.mode](settings, boundary, earliest)

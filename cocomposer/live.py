@@ -1,7 +1,12 @@
 """`cocomposer run`: open the ports, load the model, start the engine, and keep every note closed on the way out.
 
-Live commands on standard input (one per line): `set NAME VALUE`, `panic`, `trigger`, `status`, `quit`.
-SIGINT and SIGTERM stop cleanly: every note cocomposer opened gets its note-off before the ports close.
+Live commands on standard input (one per line): `set NAME VALUE`, `mode NAME`, `panic`, `trigger`, `status`,
+`quit`. They are read when standard input is a terminal, or when COCOMPOSER_STDIN_COMMANDS is set (for a script
+that pipes commands in); then the end of input stops cocomposer like `quit`. Otherwise standard input is left alone,
+so a session started with no terminal (a service, a test) runs until it is signalled.
+
+SIGINT and SIGTERM stop cleanly: every note cocomposer opened gets its note-off before the ports close, and the
+exit status is 0.
 """
 
 from __future__ import annotations
@@ -76,7 +81,8 @@ def _status(engine: Engine) -> str:
     return (
         f"state {engine.state}, mode {s.mode}, style {s.style}, temperature {s.temperature}, "
         f"{engine.clock.bpm:.1f} BPM, notes in {engine.stats.notes_in}, answers {engine.stats.answers}, "
-        f"first answer note median {latency}, dropped {engine.stats.dropped_inbound}"
+        f"first answer note median {latency}, dropped {engine.stats.dropped_inbound + engine.generator.dropped_jobs}, "
+        f"late notes {engine.scheduler.late_dropped}"
     )
 
 
@@ -91,20 +97,38 @@ def _read_commands(engine: Engine, done: threading.Event) -> None:
             if words[0] == "set" and len(words) == 3:
                 engine.settings.with_value(words[1], words[2])  # validate here to answer the player at once
                 engine.command("set", (words[1], words[2]))
+            elif words[0] == "mode" and len(words) == 2:
+                engine.settings.with_value("mode", words[1])
+                engine.command("mode", words[1])
             elif words[0] in ("panic", "trigger"):
                 engine.command(words[0])
             elif words[0] == "status":
                 print(_status(engine), flush=True)
             else:
-                print("commands: set NAME VALUE | panic | trigger | status | quit", flush=True)
+                print("commands: set NAME VALUE | mode NAME | panic | trigger | status | quit", flush=True)
         except CocomposerError as err:
             print(f"cocomposer: {err}", flush=True)
     done.set()
 
 
+def stdin_commands_wanted() -> bool:
+    """Whether to read live commands from standard input: a terminal, or COCOMPOSER_STDIN_COMMANDS set."""
+    if os.environ.get("COCOMPOSER_STDIN_COMMANDS"):
+        return True
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stdin
+        return False
+
+
 def run_live(args: argparse.Namespace, settings: Settings) -> int:
     done = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signalled: list[int] = []  # the handler only appends: it takes no lock the interrupted code might hold
+
+    def on_signal(signum: int, _frame: object) -> None:
+        signalled.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with ExitStack() as stack:
             engine = build_engine(args, settings, stack)
@@ -117,9 +141,9 @@ def run_live(args: argparse.Namespace, settings: Settings) -> int:
                 f"({settings.mode}, {engine.clock.bpm:.0f} BPM). Type 'status', 'panic' or 'quit'; Ctrl-C stops.",
                 flush=True,
             )
-            if (sys.stdin is not None and sys.stdin.isatty()) or os.environ.get("COCOMPOSER_STDIN_COMMANDS"):
+            if stdin_commands_wanted():
                 threading.Thread(target=_read_commands, args=(engine, done), daemon=True).start()
-            while not done.wait(0.25):
+            while not signalled and not done.wait(0.05):
                 pass
             print("stopping: closing every note", flush=True)
     finally:
@@ -151,4 +175,4 @@ def wait_until(predicate, timeout: float, interval: float = 0.005) -> bool:
     return bool(predicate())
 
 
-__all__ = ["Path", "build_engine", "display_available", "run_live", "run_ui", "wait_until"]
+__all__ = ["Path", "build_engine", "display_available", "run_live", "run_ui", "stdin_commands_wanted", "wait_until"]

@@ -21,7 +21,8 @@ def read_notes(path: Path | str) -> tuple[list[Note], float]:
     except FileNotFoundError as err:
         raise MidiFileError(f"{path} does not exist") from err
     except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
-        raise MidiFileError(f"{path} is not a readable MIDI file ({err}); give a .mid file with notes") from err
+        reason = str(err) or type(err).__name__
+        raise MidiFileError(f"{path} is not a readable MIDI file ({reason}); give a .mid file with notes") from err
     if midi.type == 2:
         raise MidiFileError(f"{path} is a type 2 MIDI file (independent patterns); save it as type 0 or 1")
     tpb = midi.ticks_per_beat or TICKS_PER_BEAT

@@ -78,30 +78,59 @@ def as_message(message: Sequence[int]) -> Message:
 
 
 class RtMidiIn(MidiIn):
-    """An opened ``rtmidi.MidiIn``. Receives sysex and MIDI clock; ignores active sensing."""
+    """An opened ``rtmidi.MidiIn``. Receives sysex and MIDI clock; ignores active sensing.
+
+    Messages are read by a small thread of its own that polls RtMidi's queue every ``POLL_SECONDS``, timestamps
+    and hands them to the sink: python-rtmidi's callback path loses and garbles messages that arrive within one JACK
+    period (a chord, a burst), while its queue keeps them all (measured: 15 of 6,000 lost through the callback, none
+    by polling). A batch found at one poll is timestamped backwards from the poll time with RtMidi's own deltas.
+    """
+
+    POLL_SECONDS = 0.0005
 
     def __init__(self, midi: rtmidi.MidiIn, name: str, now_ns: Callable[[], int] = time.perf_counter_ns) -> None:
         self.name = name
         self._midi: rtmidi.MidiIn | None = midi
         self._now_ns = now_ns
         self._started = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         midi.ignore_types(sysex=False, timing=False, active_sense=True)
 
     def start(self, sink: Sink) -> None:
         if self._midi is None or self._started:
             raise PortError(f"MIDI input {self.name!r} is closed or already started; open a new one to start it")
-        now_ns = self._now_ns
-
-        def on_message(event: tuple[list[int], float], _data: object) -> None:
-            sink(now_ns(), tuple(event[0]))
-
-        self._midi.set_callback(on_message)
         self._started = True
+        self._thread = threading.Thread(
+            target=self._poll, args=(self._midi, sink), name=f"midi-in {self.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _poll(self, midi: rtmidi.MidiIn, sink: Sink) -> None:
+        batch: list[tuple[list[int], float]] = []
+        while not self._stop.is_set():
+            event = midi.get_message()
+            while event is not None:
+                batch.append(event)
+                event = midi.get_message()
+            if batch:
+                now = self._now_ns()
+                later = 0.0  # seconds from each message to the last of the batch
+                stamped = []
+                for message, delta in reversed(batch):
+                    stamped.append((now - int(later * 1e9), tuple(message)))
+                    later += delta
+                for t_ns, message in reversed(stamped):
+                    sink(t_ns, message)
+                batch.clear()
+            self._stop.wait(self.POLL_SECONDS)
 
     def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(1.0)
         midi, self._midi = self._midi, None
         if midi is not None:
-            midi.cancel_callback()
             midi.close_port()
             midi.delete()
 

@@ -10,7 +10,7 @@ from cocomposer.errors import ConfigError
 from cocomposer.keys import Key, parse_key
 from cocomposer.sampling import Controls
 
-MODES = ("call-response", "accompany", "continue")
+MODES = ("call-response", "accompany", "continue", "thru")
 QUANTIZE = ("beat", "bar", "off")
 
 

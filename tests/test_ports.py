@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import os
 import threading
@@ -306,7 +307,8 @@ def receiver(jack_server, uid: str):
 def _check_sequence(events: list[tuple[int, Message]]) -> None:
     assert [m for _, m in events] == SEQUENCE
     times = [t for t, _ in events]
-    assert times == sorted(times) and len(set(times)) == len(times), f"timestamps not increasing: {times}"
+    # Non-decreasing: messages that arrive in one JACK period carry one time.
+    assert times == sorted(times), f"timestamps go backwards: {times}"
 
 
 @pytest.mark.jack
@@ -327,8 +329,12 @@ def test_virtual_input_receives_in_order(jack_server, sender, uid: str) -> None:
             sender.send_message(message)
         events = sink.wait_for_messages(len(SEQUENCE))
     _check_sequence(events)
-    assert {t for t, _ in events} <= {t for _, t in stamps}, "timestamps must come from the injected clock"
-    assert threading.get_ident() not in sink.threads, "the sink runs on the driver's thread"
+    # Each batch is stamped from one reading of the injected clock, earlier messages backwards by RtMidi's deltas.
+    readings = sorted(t for _, t in stamps)
+    for t, _ in events:
+        reading = readings[bisect.bisect_left(readings, t)] if t <= readings[-1] else None
+        assert reading is not None and reading - t < 50_000_000, "timestamps come from the injected clock"
+    assert threading.get_ident() not in sink.threads, "the sink runs on the port's own thread"
 
 
 @pytest.mark.jack

@@ -1,0 +1,77 @@
+"""Statistics for the benchmark: percentiles, one summary per measure, and the median of a window of steps.
+
+Everything here is pure and takes plain sequences of numbers (seconds unless a name says otherwise), so the tests run
+it on made-up values and never on timings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) with linear interpolation between order statistics (numpy's default).
+
+    NaN for no values. p99 of fewer than 100 values lies between the two largest: it says little, and the report
+    prints ``n`` beside it for that reason.
+    """
+    if not 0 <= q <= 100:
+        raise ValueError(f"a percentile is within 0..100, got {q}")
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def median(values: Sequence[float]) -> float:
+    return percentile(values, 50)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """n, median, p99 and max of a set of values (NaN where there were none)."""
+
+    n: int
+    median: float
+    p99: float
+    max: float
+    min: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Summary:
+        values = list(values)
+        if not values:
+            return cls(0, math.nan, math.nan, math.nan, math.nan)
+        return cls(len(values), median(values), percentile(values, 99), max(values), min(values))
+
+    def scaled(self, factor: float) -> Summary:
+        """The same summary in other units (e.g. ``factor=1e3`` for seconds to milliseconds)."""
+        return Summary(self.n, self.median * factor, self.p99 * factor, self.max * factor, self.min * factor)
+
+    def to_dict(self) -> dict:
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
+
+
+def window_median(values: Sequence[float], center: int, half_width: int = 50) -> float:
+    """The median of ``values[center - half_width : center + half_width + 1]`` (clipped to the sequence).
+
+    Used for "the cost at step 100, 1,000 and 10,000 of one session": a window smooths out one unlucky step. NaN when
+    ``center`` lies beyond the sequence.
+    """
+    if center < 0 or half_width < 0:
+        raise ValueError(f"center and half_width must be >= 0, got {center}, {half_width}")
+    if center >= len(values):
+        return math.nan
+    return median(values[max(0, center - half_width) : center + half_width + 1])
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``, NaN where either is missing or the denominator is not positive."""
+    if math.isnan(numerator) or math.isnan(denominator) or denominator <= 0:
+        return math.nan
+    return numerator / denominator

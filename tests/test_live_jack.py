@@ -1,0 +1,434 @@
+"""The live instrument end to end through a real JACK server (dummy driver).
+
+The engine opens virtual "cocomposer in" / "cocomposer out" ports under a client name of its own per test; a test
+client plays into the first and listens on the second, timestamping arrivals on the clock the engine uses. Last,
+`cocomposer run` itself runs as a subprocess and is stopped with SIGINT and SIGTERM while its answer sounds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+import rtmidi
+
+from cocomposer import ports
+from cocomposer.engine import Engine
+from cocomposer.model import OnnxModel
+from cocomposer.scheduler import ScheduledNote
+from cocomposer.settings import Settings
+
+pytestmark = pytest.mark.jack
+
+BPM = 240.0
+BEAT = 60.0 / BPM
+TIMEOUT = 15.0
+TOLERANCE = 0.06  # seconds: JACK periods, thread wake-ups and a loaded machine
+ON, OFF, CC = 0x90, 0x80, 0xB0
+PROBE: ports.Message = (0xBF, 119, 0)
+LAST: ports.Message = (0xBF, 119, 1)
+PHRASE = [(60, 0.0, 0.5), (62, 0.5, 1.0), (64, 1.0, 1.5), (67, 1.5, 2.0)]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Arrivals:
+    """What a listening port received, as (seconds, message), with waiting."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, ports.Message]] = []
+        self.cond = threading.Condition()
+
+    def __call__(self, t_ns: int, message: ports.Message) -> None:
+        with self.cond:
+            self.events.append((t_ns / 1e9, message))
+            self.cond.notify_all()
+
+    def wait(self, predicate: Callable[[list[tuple[float, ports.Message]]], bool], what: str) -> None:
+        with self.cond:
+            ok = self.cond.wait_for(lambda: predicate(self.events), TIMEOUT)
+            assert ok, f"{what}; received {self.events[-40:]}"
+
+    def snapshot(self) -> list[tuple[float, ports.Message]]:
+        with self.cond:
+            return [(t, m) for t, m in self.events if m != PROBE]
+
+
+class PollingListener:
+    """A JACK MIDI input read by polling on a thread of its own, handing ``(time_ns, message)`` to ``sink``.
+
+    The tests listen this way rather than through a python-rtmidi callback: python-rtmidi 1.5.8's JACK input loses
+    and garbles messages that arrive several in one JACK period when read through a callback (see
+    ``test_a_burst_into_a_jack_input_arrives_whole``), while polling reads them exactly.
+    """
+
+    def __init__(self, sink: Callable[[int, ports.Message], None], client_name: str, port: str | None = None,
+                 virtual_name: str = "listener") -> None:  # fmt: skip
+        self._midi = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client_name)
+        self._midi.ignore_types(sysex=False, timing=False, active_sense=True)
+        if port is None:
+            self._midi.open_virtual_port(virtual_name)
+        else:
+            self._midi.open_port(self._midi.get_ports().index(port), virtual_name)
+        self._sink, self._stop = sink, threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"listener {client_name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            event = self._midi.get_message()
+            if event is None:
+                time.sleep(0.0005)
+            else:
+                self._sink(time.perf_counter_ns(), tuple(event[0]))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._midi.close_port()
+        self._midi.delete()
+
+
+def note_ons(events: Sequence[tuple[float, ports.Message]]) -> list[tuple[float, int]]:
+    return [(t, m[1]) for t, m in events if ports.is_note_on(m)]
+
+
+def unmatched(events: Sequence[tuple[float, ports.Message]]) -> set[tuple[int, int]]:
+    sounding: set[tuple[int, int]] = set()
+    for _, m in events:
+        if ports.is_note_on(m):
+            sounding.add((m[0] & 0x0F, m[1]))
+        elif ports.is_note_off(m):
+            sounding.discard((m[0] & 0x0F, m[1]))
+    return sounding
+
+
+def all_closed(events: list[tuple[float, ports.Message]]) -> bool:
+    return not unmatched([(t, m) for t, m in events if m != PROBE])
+
+
+def play(send: Callable[[ports.Message], None], notes: Sequence[tuple[int, float, float]], beat_time: Callable,
+         start: float) -> float:  # fmt: skip
+    """Send (pitch, on, off) notes at ``beat_time(start + beat)``; returns the time of the last note-off."""
+    events = sorted([(on, 1, p) for p, on, _ in notes] + [(off, 0, p) for p, _, off in notes], key=lambda e: e[:2])
+    for beat, is_on, pitch in events:
+        due = beat_time(start + beat)
+        while (left := due - time.perf_counter()) > 0:
+            time.sleep(min(left, 0.003))
+        send((ON, pitch, 90) if is_on else (OFF, pitch, 0))
+    return time.perf_counter()
+
+
+class JackRig:
+    """The engine on virtual JACK ports "cocomposer in" / "cocomposer out" (JACK clients ``cc-in-UID`` and
+    ``cc-out-UID``: each rtmidi port is a client of its own) and a test client playing and listening."""
+
+    def __init__(self, jack_server, **settings: object) -> None:
+        self.uid = uuid.uuid4().hex[:8]
+        self.settings = Settings(**{"bpm": BPM, "bars": 2.0, "density": 2.0, "low": 48, "high": 84, **settings})
+        self.opened: list[ports.MidiIn | ports.MidiOut] = []
+        self.engine: Engine | None = None
+        try:
+            self._open(jack_server)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, jack_server) -> None:
+        uid = self.uid
+        engine_in = self._keep(ports.open_input(None, "jack", virtual_name="cocomposer in", client_name=f"cc-in-{uid}"))
+        engine_out = self._keep(
+            ports.open_output(None, "jack", virtual_name="cocomposer out", client_name=f"cc-out-{uid}")
+        )
+        self.engine = Engine(OnnxModel.load(), engine_in, engine_out, self.settings, seed=5)
+        self.scheduled: list[ScheduledNote] = []
+        schedule = self.engine.scheduler.schedule
+
+        def record(notes):
+            notes = list(notes)
+            self.scheduled.extend(notes)
+            return schedule(notes)
+
+        self.engine.scheduler.schedule = record
+        self.hooks: list[tuple[str, dict]] = []
+        self.hook_cond = threading.Condition()
+        self.engine.add_hook(self._hook)
+        self.in_name = jack_server.wait_for_port(f"cc-in-{uid}:cocomposer in")
+        out_name = jack_server.wait_for_port(f"cc-out-{uid}:cocomposer out")
+        self.arrivals = Arrivals()
+        self._keep(PollingListener(self.arrivals, f"hear-{uid}", out_name))
+        self.player = self._keep(
+            ports.open_output(self.in_name, "jack", virtual_name="player", client_name=f"play-{uid}")
+        )
+        self.engine.start()
+        self._prime()
+
+    def _keep(self, port):
+        self.opened.append(port)
+        return port
+
+    def _prime(self) -> None:
+        """Probe both connections until a message gets through each, so none under test is lost to set-up."""
+        deadline = time.monotonic() + TIMEOUT
+        while self.engine.stats.received == 0 or not any(m == PROBE for _, m in self.arrivals.events):
+            assert time.monotonic() < deadline, "the JACK connections did not come up"
+            self.player.send(PROBE)
+            self.engine.scheduler.send_now(PROBE)
+            time.sleep(0.02)
+
+    def _hook(self, kind: str, data: dict) -> None:
+        with self.hook_cond:
+            self.hooks.append((kind, data))
+            self.hook_cond.notify_all()
+
+    def hooked_note_in(self) -> list[tuple[str, int]]:
+        with self.hook_cond:
+            return [(d["kind"], d["pitch"]) for k, d in self.hooks if k == "note_in"]
+
+    def wait_hook(self, kind: str, count: int = 1) -> list[dict]:
+        with self.hook_cond:
+            ok = self.hook_cond.wait_for(lambda: len([1 for k, _ in self.hooks if k == kind]) >= count, TIMEOUT)
+            assert ok, f"no {kind!r} hook after {TIMEOUT} s; hooks {[k for k, _ in self.hooks][-30:]}"
+            return [d for k, d in self.hooks if k == kind]
+
+    def play(self, notes: Sequence[tuple[int, float, float]] = PHRASE) -> tuple[float, float]:
+        """Play from the next beat; returns (beat, time) of the phrase's last note-off."""
+        clock = self.engine.clock
+        start = math.ceil(clock.beat_at(time.perf_counter()) + 0.25)
+        t_end = play(self.player.send, notes, clock.time_at, start)
+        return start + max(off for _, _, off in notes), t_end
+
+    def wait_first_note(self) -> float:
+        self.arrivals.wait(lambda events: bool(note_ons(events)), "the answer arrives")
+        return note_ons(self.arrivals.snapshot())[0][0]
+
+    def close(self) -> None:
+        """Stop the engine and close the ports, with no message in flight towards an input being closed.
+
+        python-rtmidi's JACK input can hang when a message arrives while it closes (its callback races the close),
+        so the engine's input is closed only after a last marker sent to it has arrived: all before it has too.
+        """
+        try:
+            if self.engine is not None and self.engine.state != "stopped":
+                received = self.engine.stats.received
+                self.player.send(PROBE)
+                deadline = time.monotonic() + 5
+                while self.engine.stats.received <= received and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                self.engine.stop()
+                self.engine.midi_out.send(LAST)
+                self.arrivals.wait(lambda events: any(m == LAST for _, m in events), "the last message arrives")
+        finally:
+            if self.engine is not None:
+                self.engine.stop()
+            for port in reversed(self.opened):
+                port.close()
+
+
+@pytest.fixture
+def jack_rig(jack_server):
+    made: list[JackRig] = []
+
+    def make(**settings: object) -> JackRig:
+        made.append(JackRig(jack_server, **settings))
+        return made[-1]
+
+    yield make
+    for rig in made:
+        rig.close()
+
+
+def test_a_phrase_through_jack_is_answered_in_time(jack_rig) -> None:
+    rig = jack_rig(quantize="beat")
+    end_beat, _ = rig.play()
+    phrase_end = end_beat + rig.settings.silence
+    planned = rig.wait_hook("answer_planned")[0]
+    first_arrival = rig.wait_first_note()
+    rig.arrivals.wait(lambda e: rig.engine.clock.beat_at(time.perf_counter()) > planned["end_beat"], "answer end")
+    rig.arrivals.wait(all_closed, "every note-on gets its note-off")
+    clock = rig.engine.clock
+    start = rig.wait_hook("answer_requested")[0]["start_beat"]
+    assert start == round(start) and phrase_end - 1e-6 <= start <= phrase_end + 1 + TOLERANCE / BEAT
+    ons = note_ons(rig.arrivals.snapshot())
+    assert all(48 <= p <= 84 for _, p in ons), ons
+    first_pitch = ons[0][1]
+    assert first_arrival == ons[0][0]
+    first_beat = clock.beat_at(first_arrival)
+    assert first_beat >= phrase_end - TOLERANCE / BEAT, "the first note never comes before the phrase ended"
+    planned_note = min(
+        (n for n in rig.scheduled if n.pitch == first_pitch),
+        key=lambda n: abs(clock.time_at(n.start_beat) - first_arrival),
+    )
+    assert abs(first_arrival - clock.time_at(planned_note.start_beat)) <= TOLERANCE, "it arrives when planned"
+    assert planned_note.start_beat >= start - 1e-6
+    if planned_note.start_beat == start:  # the model began on the beat: the first note is in the window
+        assert phrase_end - TOLERANCE / BEAT <= first_beat <= phrase_end + 1 + TOLERANCE / BEAT
+
+
+def test_barge_in_through_jack_stops_the_answer_at_once(jack_rig) -> None:
+    rig = jack_rig(bars=4.0, low=40, high=59)
+    rig.play()
+    rig.wait_first_note()
+    rig.player.send((ON, 79, 100))
+    t_barge = time.perf_counter()
+    rig.wait_hook("cancelled")
+    rig.arrivals.wait(all_closed, "the answer's notes are closed")
+    margin = 0.05
+    late = [(t - t_barge, p) for t, p in note_ons(rig.arrivals.snapshot()) if t > t_barge + margin]
+    assert not late, f"answer notes after the barge-in: {late}"
+    rig.player.send((OFF, 79, 0))
+
+
+def test_panic_through_jack_closes_everything(jack_rig) -> None:
+    rig = jack_rig(bars=4.0)
+    rig.play()
+    rig.wait_first_note()
+    rig.engine.command("panic")
+    rig.wait_hook("panic")
+    t_panic = time.perf_counter()
+    rig.arrivals.wait(all_closed, "panic closes every note")
+    rig.arrivals.wait(lambda events: any(m[1:] == (123, 0) and m[0] & 0xF0 == CC for _, m in events), "CC 123")
+    late = [p for t, p in note_ons(rig.arrivals.snapshot()) if t > t_panic + 0.05]
+    assert not late
+
+
+def test_a_flood_from_another_client_does_not_stop_the_answer(jack_server, jack_rig) -> None:
+    rig = jack_rig()
+    flooder = ports.open_output(rig.in_name, "jack", virtual_name="flood", client_name=f"flood-{rig.uid}")
+    stop = threading.Event()
+    sent = [0]
+    phrase_pitches = {p for p, _, _ in PHRASE}
+
+    def flood() -> None:  # about 1000 messages a second, in 10 ms bursts
+        i = 0
+        while not stop.is_set():
+            for _ in range(10):
+                ch = i % 16
+                pitch = 20 + i % 100
+                message = [
+                    (0xF0, 0x7D, i % 128, 0xF7),
+                    (0xF8,),
+                    (0xE0 | ch, i % 128, 64),
+                    (OFF | ch, pitch if pitch not in phrase_pitches else 100, 0),
+                    (CC | ch, 1, i % 128),
+                ][i % 5]
+                flooder.send(message)
+                sent[0] += 1
+                i += 1
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=flood, daemon=True)
+    try:
+        thread.start()
+        rig.play()
+        rig.wait_hook("answer_planned")
+        rig.wait_first_note()
+        assert rig.engine.stats.notes_in == len(PHRASE)
+    finally:
+        stop.set()
+        thread.join(5)
+        flooder.close()
+    rig.arrivals.wait(all_closed, "every note closed")
+    assert sent[0] >= 500, "the flood ran"
+    assert rig.engine.stats.dropped_inbound == 0 and rig.engine.stats.errors == 0
+
+
+def test_a_burst_into_a_jack_input_arrives_whole(jack_rig) -> None:
+    rig = jack_rig(mode="continue")  # no answers: only what the engine hears matters here
+    sent: list[tuple[str, int]] = []
+    for i in range(100):  # chords: three note-ons in one burst, then three note-offs
+        chord = [36 + i % 24, 48 + i % 24, 60 + i % 24]
+        for kind, status in (("on", ON), ("off", OFF)):
+            for pitch in chord:
+                rig.player.send((status, pitch, 80 if kind == "on" else 0))
+                sent.append((kind, pitch))
+            time.sleep(0.005)
+    deadline = time.monotonic() + 3
+    while len(rig.hooked_note_in()) < len(sent) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(rig.hooked_note_in()) == sorted(sent), "every note of every chord is heard, once"
+
+
+# --- `cocomposer run` as a process, stopped by a signal ------------------------------------------------------------
+
+
+class Output:
+    """Collects a text stream's lines on a thread."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+
+    def wait(self, text: str, timeout: float = 60.0) -> str:
+        with self.cond:
+            ok = self.cond.wait_for(lambda: any(text in line for line in self.lines), timeout)
+            assert ok, f"no line holding {text!r} after {timeout} s: {self.lines}"
+            return next(line for line in self.lines if text in line)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_cocomposer_run_with_every_note_closed(jack_server, sig: signal.Signals) -> None:
+    uid = uuid.uuid4().hex[:8]
+    arrivals = Arrivals()
+    with (
+        ports.open_output(None, "jack", virtual_name=f"src-{uid}", client_name=f"player-{uid}") as player,
+        contextlib.closing(PollingListener(arrivals, f"listener-{uid}", virtual_name=f"dst-{uid}")),
+    ):
+        commands = sig == signal.SIGINT  # one run reads commands from a pipe, the other has no terminal at all
+        env = {**jack_server.env, "PYTHONUNBUFFERED": "1"}
+        if commands:
+            env["COCOMPOSER_STDIN_COMMANDS"] = "1"
+        command = [sys.executable, "-m", "cocomposer.cli", "run", "--api", "jack", "--bpm", "240", "--in",
+                   f"src-{uid}", "--out", f"dst-{uid}", "--bars", "4", "--low", "48", "--high", "84", "--seed", "2",
+                   "--density", "2"]  # fmt: skip
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE if commands else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        stdout, stderr = Output(proc.stdout), Output(proc.stderr)
+        try:
+            stdout.wait("cocomposer listening")
+            if commands:
+                proc.stdin.write("set temperature 0.9\n")
+                proc.stdin.flush()
+            t0 = time.perf_counter() + 0.05
+            play(player.send, PHRASE, lambda beat, t0=t0: t0 + beat * BEAT, 0.0)
+            arrivals.wait(lambda events: bool(unmatched(events)), "a note of the answer sounds")
+            assert proc.poll() is None, "cocomposer is still running (it must not stop at the end of stdin)"
+            if commands:
+                proc.stdin.write("status\n")
+                proc.stdin.flush()
+                status = stdout.wait("notes in")
+                assert "temperature 0.9" in status and "answers 0" not in status, status
+            proc.send_signal(sig)
+            assert proc.wait(TIMEOUT) == 0, f"exit status; stderr: {stderr.lines}"
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+        arrivals.wait(all_closed, "every note-on cocomposer sent has its note-off")
+        # Its last messages (All Notes Off, sustain off) have arrived too before the listener closes.
+        arrivals.wait(lambda events: (CC, 64, 0) in [m for _, m in events], "the sustain reset after the panic")
+        assert note_ons(arrivals.snapshot())
+        stdout.wait("stopping: closing every note")
+        assert not any("Traceback" in line for line in stderr.lines), stderr.lines

@@ -1,0 +1,95 @@
+"""`cocomposer ui`: open the stage panel with the engine running in-process.
+
+The same flags as `cocomposer run` apply. The settings saved when the panel last closed come back first; flags given
+on the command line win over them. ``--api loopback`` (or a machine where no MIDI backend works) runs on in-process
+ports: the Demo button (P) plays the bundled phrase into them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QApplication
+
+from cocomposer import ports
+from cocomposer.cli import settings_from_args
+from cocomposer.errors import CocomposerError
+from cocomposer.settings import Settings
+from ui.loopback import LOOPBACK_API, LoopbackMidi
+from ui.panel import Panel
+from ui.paths import default_config_file, default_presets_dir, default_ratings_file
+from ui.presets import load_preset
+from ui.theme import STYLESHEET
+
+
+def restore(args: argparse.Namespace, settings: Settings, config: Path) -> tuple[Settings, str | None]:
+    """The autosaved settings, ports and sync source under the flags given now; a message if the file is unusable."""
+    if not config.exists():
+        return settings, None
+    try:
+        preset = load_preset(config)
+    except CocomposerError as err:
+        return settings, f"the saved settings could not be restored ({err}); starting from the defaults"
+    for key in ("in_port", "out_port"):
+        if getattr(args, key, None) is None and preset.panel.get(key):
+            setattr(args, key, preset.panel[key])
+    if getattr(args, "sync", "internal") == "internal" and preset.panel.get("sync"):
+        args.sync = preset.panel["sync"]
+    if getattr(args, "model", None) is None and preset.panel.get("model"):
+        args.model = Path(preset.panel["model"])
+    return settings_from_args(args, base=preset.settings), None
+
+
+def build_panel(args: argparse.Namespace, settings: Settings, poll_seconds: float = 2.0) -> Panel:
+    """The panel with its engine started (what `run_panel` shows; tests drive it directly)."""
+    config = Path(getattr(args, "config", None) or default_config_file())
+    ratings = Path(getattr(args, "ratings", None) or default_ratings_file())
+    settings, problem = restore(args, settings, config)
+    panel = Panel(args, settings, config, ratings, config.parent / default_presets_dir().name, poll_seconds)
+    if problem:
+        panel.show_message("config", problem)
+    return panel
+
+
+def _backend_works(api: str) -> str | None:
+    try:
+        ports.list_ports(api)
+    except CocomposerError as err:
+        return str(err)
+    return None
+
+
+def run_panel(args: argparse.Namespace, settings: Settings) -> int:
+    """Open the panel and run until it closes; every note is closed and the settings saved on the way out."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("cocomposer")
+    app.setStyleSheet(STYLESHEET)  # type: ignore[union-attr]
+    with ExitStack() as stack:
+        problem = None
+        if args.api != LOOPBACK_API:
+            problem = _backend_works(args.api)
+        if args.api == LOOPBACK_API or problem:
+            stack.enter_context(LoopbackMidi().installed())
+            args.api = LOOPBACK_API
+        panel = build_panel(args, settings)
+        stack.callback(panel.shutdown)
+        if problem:
+            panel.show_message("midi", f"{problem} Meanwhile the panel runs on in-process ports: press P for a demo.")
+        panel.show()
+        _quit_on_signals(app, stack)
+        return int(app.exec())  # type: ignore[union-attr]
+
+
+def _quit_on_signals(app: QApplication, stack: ExitStack) -> None:
+    """Ctrl-C and SIGTERM close the panel cleanly (every note closed); a timer lets Python see the signal."""
+    previous = {sig: signal.signal(sig, lambda *_: app.quit()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stack.callback(lambda: [signal.signal(sig, handler) for sig, handler in previous.items()])
+    ticker = QTimer(app, interval=200)
+    ticker.timeout.connect(lambda: None)
+    ticker.start()
+    stack.callback(ticker.stop)

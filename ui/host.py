@@ -1,0 +1,202 @@
+"""The engine's host inside the panel: builds it with `live.build_engine`, rebuilds it, and survives faults.
+
+Changing a port, the sync source or the model stops the running engine first (every note it opened gets its
+note-off), closes its ports, and builds a new one with the latest settings. Faults never end the session:
+
+* a named port that is missing (or that disappears) is replaced by the virtual port meanwhile, and :meth:`poll`
+  (the panel calls it every ~2 s) switches back as soon as the port list holds it again;
+* a model that fails to load leaves the engine on the model it had (at start: on the shipped model);
+* a sync source that cannot start falls back to the internal clock.
+
+Each fault is kept in :attr:`EngineHost.faults` (where -> message) for the panel to show. Qt-free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+from cocomposer import live, ports
+from cocomposer.engine import Engine
+from cocomposer.errors import CocomposerError, ModelError
+from cocomposer.model import OnnxModel
+from cocomposer.preferences import Preferences
+from cocomposer.settings import Settings
+
+log = logging.getLogger(__name__)
+SIDES = ("input", "output")
+
+
+def _present(name: str, available: list[str], kind: ports.Kind) -> bool:
+    try:
+        ports.match_port(name, available, kind)
+    except CocomposerError:
+        return False
+    return True
+
+
+class EngineHost:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        settings: Settings,
+        on_engine: Callable[[Engine], None] = lambda engine: None,
+        preferences: Preferences | None = None,
+    ) -> None:
+        """``on_engine(engine)`` runs for each new engine before it starts (attach hooks there)."""
+        self.args = copy.copy(args)
+        self.settings = settings
+        self.on_engine = on_engine
+        self.preferences = preferences or Preferences()
+        self.wanted: dict[str, str | None] = {"input": args.in_port, "output": args.out_port}
+        self.using_named: dict[str, bool] = {"input": False, "output": False}
+        self.engine: Engine | None = None
+        self.faults: dict[str, str] = {}
+        self._stack: ExitStack | None = None
+        self._seen_scheduler_error: object = None
+
+    # -- life cycle --------------------------------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Build and start the engine; False (with a fault) when none could run."""
+        return self._rebuild()
+
+    def stop(self) -> None:
+        """Stop the engine (every note closed) and close its ports."""
+        if self.engine is not None:
+            self.settings = self.engine.settings
+        stack, self._stack, self.engine = self._stack, None, None
+        if stack is not None:
+            try:
+                stack.close()
+            except Exception as err:  # a port that vanished may refuse the last note-offs
+                log.warning("closing the engine: %s", err)
+
+    @property
+    def current_settings(self) -> Settings:
+        return self.engine.settings if self.engine is not None else self.settings
+
+    # -- what the panel changes ----------------------------------------------------------------------------------------
+    def set_ports(self, in_port: str | None, out_port: str | None) -> bool:
+        self.wanted = {"input": in_port, "output": out_port}
+        for side in SIDES:
+            self.faults.pop(side, None)
+        return self._rebuild()
+
+    def set_sync(self, sync: str) -> bool:
+        self.args.sync = sync
+        self.faults.pop("sync", None)
+        return self._rebuild()
+
+    def set_model(self, path: Path | None) -> bool:
+        """Swap the model; one that fails to load is refused and the engine plays on with the old one."""
+        try:
+            OnnxModel.load(path)
+        except (CocomposerError, OSError, RuntimeError, ValueError) as err:
+            self.faults["model"] = f"model {path} failed to load: {err}; still playing with the model loaded before"
+            return False
+        self.args.model = path
+        self.faults.pop("model", None)
+        return self._rebuild()
+
+    def available(self) -> tuple[list[str], list[str]]:
+        """The port names the backend lists now ([] with a fault where it cannot)."""
+        try:
+            found = ports.list_ports(self.args.api)
+        except CocomposerError as err:
+            self.faults["midi"] = f"cannot list MIDI ports: {err}"
+            return [], []
+        self.faults.pop("midi", None)
+        return found
+
+    def poll(self) -> bool:
+        """Reconnect a named port that came back, fall back from one that left; True when the engine was rebuilt."""
+        need = False
+        error = self.engine.scheduler.error if self.engine is not None else None
+        if error is not None and error is not self._seen_scheduler_error:
+            self._seen_scheduler_error = error
+            self.faults["output"] = f"the output stopped sending ({error}); reopening the ports"
+            need = True
+        if any(self.wanted.values()):
+            inputs, outputs = self.available()
+            if self.faults.get("midi"):
+                return False
+            for side, available in zip(SIDES, (inputs, outputs), strict=True):
+                name = self.wanted[side]
+                if name is None:
+                    continue
+                if self.using_named[side] != _present(name, available, side):  # type: ignore[arg-type]
+                    need = True  # it left while in use, or it came back
+        return self._rebuild() if need else False
+
+    # -- building ------------------------------------------------------------------------------------------------------
+    def _effective_ports(self) -> dict[str, str | None]:
+        effective = dict(self.wanted)
+        if not any(effective.values()):
+            return effective
+        inputs, outputs = self.available()
+        for side, available in zip(SIDES, (inputs, outputs), strict=True):
+            name = effective[side]
+            if name is None or _present(name, available, side):  # type: ignore[arg-type]
+                self.faults.pop(side, None)
+                continue
+            virtual = "cocomposer in" if side == "input" else "cocomposer out"
+            was = "disappeared" if self.using_named[side] else "is missing"
+            self.faults[side] = (
+                f"MIDI {side} {name!r} {was} (ports now: {', '.join(available) or 'none'}); using the virtual port "
+                f"{virtual!r} meanwhile, and switching back when {name!r} returns"
+            )
+            effective[side] = None
+        return effective
+
+    def _rebuild(self) -> bool:
+        settings = self.current_settings
+        self.stop()
+        self.settings = settings
+        effective = self._effective_ports()
+        for _ in range(4):
+            try:
+                self._open(effective, settings)
+                self.faults.pop("engine", None)
+                return True
+            except ModelError as err:
+                if self.args.model is None:
+                    self.faults["engine"] = f"the engine cannot run: {err}"
+                    return False
+                self.faults["model"] = f"model {self.args.model} failed to load: {err}; playing with the shipped model"
+                self.args.model = None
+            except (ImportError, CocomposerError) as err:
+                if self.args.sync == "link" and isinstance(err, ImportError):
+                    self.faults["sync"] = f"Ableton Link is not available ({err}); following the internal clock"
+                    self.args.sync = "internal"
+                elif any(effective.values()):
+                    for side in SIDES:
+                        if effective[side]:
+                            self.faults[side] = f"could not open MIDI {side} {effective[side]!r}: {err}; using virtual"
+                    effective = {"input": None, "output": None}
+                else:
+                    self.faults["engine"] = f"the engine cannot run: {err}"
+                    return False
+            except Exception as err:
+                self.faults["engine"] = f"the engine cannot run: {type(err).__name__}: {err}"
+                return False
+        return False
+
+    def _open(self, effective: dict[str, str | None], settings: Settings) -> None:
+        args = copy.copy(self.args)
+        args.in_port, args.out_port = effective["input"], effective["output"]
+        stack = ExitStack()
+        try:
+            engine = live.build_engine(args, settings, stack)
+            engine.preferences = self.preferences  # the engine adds its bias() to every answer's logits
+            self.on_engine(engine)
+            engine.start()
+            stack.callback(engine.stop)  # runs before the ports close: every note gets its note-off
+        except BaseException:
+            stack.close()
+            raise
+        self._stack, self.engine = stack, engine
+        self.using_named = {side: effective[side] is not None for side in SIDES}

@@ -1,0 +1,155 @@
+"""Like / dislike: what the last answer was, and a JSONL log of every rating for future fine-tuning.
+
+:class:`AnswerTracker` follows the notes that actually sounded (the engine's note_out and note_in hooks), so a rating
+is about what the player heard. :class:`RatingLog` appends one JSON object per line; a write that fails (a full
+disk, a read-only folder) raises :class:`RatingsWriteError`, which the panel shows without stopping anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from cocomposer.errors import CocomposerError
+from cocomposer.preferences import Preferences, Traits
+from cocomposer.settings import Settings
+
+CALL_BEATS = 16.0  # the player's notes this long before an answer are kept with it, as its call
+ANSWER_BEATS = 32.0  # the longest stretch of AI notes one rating is about
+
+
+class RatingsWriteError(CocomposerError, OSError):
+    """The ratings file could not be written."""
+
+
+@dataclass(frozen=True)
+class HeardNote:
+    start: float
+    end: float
+    pitch: int
+    velocity: int
+    channel: int = 0
+
+
+class AnswerTracker:
+    """The notes of the last answer (AI) and the player's notes before it, from hook data, in beats."""
+
+    def __init__(self, limit: int = 256) -> None:
+        self._open: dict[tuple[str, int, int], tuple[float, int]] = {}
+        self.current: list[HeardNote] = []
+        self.previous: list[HeardNote] = []
+        self.player: deque[HeardNote] = deque(maxlen=limit)
+        self._limit = limit
+
+    def answer_requested(self) -> None:
+        """A new answer is on its way: what sounded so far becomes the previous answer."""
+        if self.current:
+            self.previous, self.current = self.current, []
+
+    def note_out(self, data: dict) -> None:
+        key = ("ai", int(data.get("channel", 0)), int(data["pitch"]))
+        if data["kind"] == "note_on":
+            self._open[key] = (float(data["beat"]), int(data.get("velocity", 80)))
+        elif data["kind"] == "note_off" and key in self._open:
+            start, velocity = self._open.pop(key)
+            self.current.append(HeardNote(start, float(data["beat"]), key[2], velocity, key[1]))
+            del self.current[: -self._limit]
+
+    def note_in(self, data: dict) -> None:
+        key = ("player", 0, int(data["pitch"]))
+        if data["kind"] == "on":
+            self._open[key] = (float(data["beat"]), int(data.get("velocity", 80)))
+        elif key in self._open:
+            start, velocity = self._open.pop(key)
+            self.player.append(HeardNote(start, float(data["beat"]), key[2], velocity))
+
+    def last_answer(self) -> list[HeardNote]:
+        """The answer sounding or last heard (notes still sounding end where they are now); in accompany mode,
+        which has no separate answers, the last ``ANSWER_BEATS`` beats of it."""
+        notes = list(self.current) or list(self.previous)
+        notes += [HeardNote(s, s, k[2], v, k[1]) for k, (s, v) in self._open.items() if k[0] == "ai"]
+        latest = max((n.start for n in notes), default=0.0)
+        return sorted((n for n in notes if n.start >= latest - ANSWER_BEATS), key=lambda n: (n.start, n.pitch))
+
+    def call_before(self, beat: float) -> list[HeardNote]:
+        return [n for n in self.player if beat - CALL_BEATS <= n.start < beat]
+
+
+def rating_record(
+    liked: bool,
+    answer: list[HeardNote],
+    call: list[HeardNote],
+    settings: Settings,
+    traits: Traits,
+    preference: Traits,
+    model: str | None,
+) -> dict:
+    """One line of the ratings log. Times are beats from the answer's first note (the call's are negative)."""
+    origin = answer[0].start if answer else 0.0
+
+    def notes(items: list[HeardNote]) -> list[dict]:
+        return [
+            {"start": round(n.start - origin, 4), "end": round(n.end - origin, 4), "pitch": n.pitch,
+             "velocity": n.velocity, "channel": n.channel + 1}
+            for n in items
+        ]  # fmt: skip
+
+    values = {f.name: getattr(settings, f.name) for f in fields(Settings) if f.name != "cc"}
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "rating": "like" if liked else "dislike",
+        "answer": notes(answer),
+        "call": notes(call),
+        "settings": {**values, "cc": {str(k): v for k, v in settings.cc.items()}},
+        "traits": traits.as_dict(),
+        "preference_after": preference.as_dict(),
+        "model": model,
+    }
+
+
+class RatingLog:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.written = 0
+
+    def append(self, record: dict) -> None:
+        line = json.dumps(record, separators=(",", ":")) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as err:
+            raise RatingsWriteError(
+                f"could not save the rating to {self.path}: {err.strerror or err}; it still counts for this session "
+                "(free some space or choose another file with --ratings)"
+            ) from err
+        self.written += 1
+
+
+class Rater:
+    """Rates the last answer: moves the session preferences, then logs the rating (which may fail on its own)."""
+
+    def __init__(self, preferences: Preferences, log: RatingLog) -> None:
+        self.preferences, self.log = preferences, log
+        self.tracker = AnswerTracker()
+
+    def rate(
+        self, liked: bool, settings: Settings, model: str | None, fallback: list[HeardNote]
+    ) -> tuple[Traits | None, RatingsWriteError | None]:
+        """The answer's traits (None when no answer has sounded) and the error of the log if only the log failed."""
+        answer = self.tracker.last_answer() or fallback
+        if not answer:
+            return None, None
+        traits = self.preferences.rate([(n.start, n.end, n.pitch) for n in answer], liked)
+        call = self.tracker.call_before(answer[0].start)
+        try:
+            self.log.append(rating_record(liked, answer, call, settings, traits, self.preferences.preference, model))
+        except RatingsWriteError as err:
+            return traits, err
+        return traits, None

@@ -1,0 +1,76 @@
+"""State at a glance and the latency readout.
+
+:func:`latency_figures` reads the engine's own measurements: model step durations (``generator.step_seconds``), the
+time from a request to the first note of its answer (``stats.first_note_seconds``) and the answers that came too
+late to play (``scheduler.late_dropped``).
+"""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QLabel, QWidget
+
+from cocomposer.engine import Engine
+
+STATES = {
+    "listening": ("LISTENING", "#1f7a4d"),
+    "waiting": ("WAITING FOR THE BAR", "#8a6d00"),
+    "answering": ("ANSWERING", "#b34700"),
+    "stopped": ("ENGINE STOPPED", "#7a1f1f"),
+}
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def latency_figures(engine: Engine) -> dict[str, float | int | None]:
+    """Inference p50 / p99 and first-note latency (last and median) in milliseconds; late answers as a count."""
+    steps = list(engine.generator.step_seconds.copy())
+    first = list(engine.stats.first_note_seconds.copy())
+
+    def ms(value: float | None) -> float | None:
+        return None if value is None else 1000 * value
+
+    return {
+        "step_p50_ms": ms(_quantile(steps, 0.5)),
+        "step_p99_ms": ms(_quantile(steps, 0.99)),
+        "first_note_ms": ms(first[-1] if first else None),
+        "first_note_median_ms": ms(_quantile(first, 0.5)),
+        "late": engine.scheduler.late_dropped,
+    }
+
+
+def latency_text(figures: dict[str, float | int | None]) -> str:
+    def show(key: str) -> str:
+        value = figures.get(key)
+        return "-" if value is None else f"{value:.1f} ms"
+
+    return (
+        f"model step p50 {show('step_p50_ms')} · p99 {show('step_p99_ms')}    "
+        f"first note {show('first_note_ms')} (median {show('first_note_median_ms')})    "
+        f"late answers {figures.get('late', 0)}"
+    )
+
+
+class StateBadge(QLabel):
+    """A big coloured word: LISTENING / WAITING FOR THE BAR / ANSWERING."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stateBadge")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumWidth(360)
+        self.state = ""
+        self.show_state("listening")
+
+    def show_state(self, state: str, quantize: str = "bar") -> None:
+        self.state = state
+        text, color = STATES.get(state, (state.upper(), "#444"))
+        if state == "waiting":
+            text = f"WAITING FOR THE {quantize.upper()}" if quantize in ("bar", "beat") else "WAITING"
+        self.setText(text)
+        self.setStyleSheet(f"background: {color};")
