@@ -35,7 +35,7 @@ from cocomposer.settings import Settings
 INBOUND_LIMIT = 10_000  # MIDI messages waiting for the engine thread; beyond this the newest are dropped and counted
 BATCH = 256  # MIDI messages handled in a row before commands and the mode get their turn
 POLL_SECONDS = 0.002
-ANSWER_LEAD_SECONDS = 0.025  # an answer starts at least this far ahead, so its first notes are sampled in time
+ANSWER_LEAD_SECONDS = 0.008  # an answer starts at least this far ahead: time to sample its first note (about 1-3 ms)
 COMMANDS = ("set", "mode", "panic", "trigger", "settings", "call")
 Hook = Callable[[str, dict], None]
 
