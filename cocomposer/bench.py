@@ -106,6 +106,12 @@ def bench_step(model, config: BenchConfig, phrase, checkpoint: Path | None) -> d
             "about": onnx.about,
             "per_event_ms": Summary.of(ms[: config.steps]).to_dict(),
             "at_event_ms": {str(c): window_median(ms, c, config.window) for c in config.checkpoints},
+            # The same windows per model token: an event's cost depends on how many tokens the model sampled (a long
+            # rest is many), a token's cost on the model alone.
+            "at_event_ms_per_token": {
+                str(c): window_median([m / t for m, t in zip(ms, onnx.tokens, strict=True)], c, config.window)
+                for c in config.checkpoints
+            },
             "window": 2 * config.window + 1,
             "tokens_per_event_mean": sum(onnx.tokens) / len(onnx.tokens),
             "capped_events": onnx.capped,
@@ -197,6 +203,10 @@ def step_rows(step: dict, config: BenchConfig) -> list[Row]:
     if onnx["at_event_ms"]:
         values = " / ".join(fmt(v) for v in onnx["at_event_ms"].values()) + " ms"
         rows.insert(2, Row(f"at event {checkpoints} of one session (median of {onnx['window']})", values))
+        per_token = onnx.get("at_event_ms_per_token", {})
+        if per_token:
+            tokens = " / ".join(fmt(v) for v in per_token.values()) + " ms"
+            rows.insert(3, Row("  the same, per model token (cost of one step of the model)", tokens))
     for name, label in (("pytorch", "PyTorch eager"), ("markov", "Markov anchor (Continuator-style)")):
         entry = step.get(name, {"skipped": "not run"})
         if "skipped" in entry:

@@ -176,6 +176,9 @@ class Generator:
                     break
                 now += codec.shift_ticks(token)
             elif codec.is_on(token):
+                if now >= tick and not plays_on:
+                    cut = i  # due at the very moment of the cut: cancelled before it sounded
+                    break
                 own.add(codec.token_pitch(token))
             else:
                 own.discard(codec.token_pitch(token))

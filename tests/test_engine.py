@@ -457,7 +457,7 @@ def test_the_generator_rewinds_or_merges_a_plan_the_player_interrupts(plays_on: 
         assert sorted(answer_heard) == sorted(answer_planned), "and every note of it, as planned"
     else:
         assert history.ticks() == 6 * 12 and history.tokens[-1] == codec.on_token(79), "the player's note is last"
-        sounded = [n for n in answer_planned if n.start <= 6.0]
+        sounded = [n for n in answer_planned if n.start < 6.0]  # one due at the barge-in itself counts as cancelled
         assert [(n.start, n.pitch) for n in answer_heard] == [(n.start, n.pitch) for n in sorted(sounded)]
         assert all(n.end <= 6.0 for n in answer_heard), "the notes cut at the barge-in end there"
         assert generator.plans == []
