@@ -61,8 +61,12 @@ def build_engine(args: argparse.Namespace, settings: Settings, stack: ExitStack)
         clock_port = stack.enter_context(ports.open_input(args.clock_in, args.api, virtual_name="cocomposer clock"))
         clock_port.start(engine.sink)
     if args.clock_out:
-        from cocomposer.clock import ClockSender
+        from cocomposer.clock import ClockSender, InternalClock
 
+        if not isinstance(engine.clock, InternalClock):
+            raise ConfigError(
+                "--clock-out sends the internal tempo; it cannot be combined with --sync midi-clock or link"
+            )
         sender = ClockSender(midi_out.send, engine.clock)
         sender.start()
         stack.callback(sender.stop)

@@ -432,3 +432,38 @@ def test_a_signal_stops_cocomposer_run_with_every_note_closed(jack_server, sig: 
         assert note_ons(arrivals.snapshot())
         stdout.wait("stopping: closing every note")
         assert not any("Traceback" in line for line in stderr.lines), stderr.lines
+
+
+def test_clock_out_sends_start_and_24_ticks_a_beat(jack_server) -> None:
+    uid = uuid.uuid4().hex[:8]
+    arrivals = Arrivals()
+    with contextlib.closing(PollingListener(arrivals, f"clock-listener-{uid}", virtual_name=f"clk-{uid}")):
+        command = [sys.executable, "-m", "cocomposer.cli", "run", "--api", "jack", "--bpm", "150", "--clock-out",
+                   "--out", f"clk-{uid}"]  # fmt: skip
+        env = {**jack_server.env, "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+        stdout, stderr = Output(proc.stdout), Output(proc.stderr)
+        try:
+            stdout.wait("cocomposer listening")
+            arrivals.wait(lambda events: sum(m == (0xF8,) for _, m in events) >= 96, "four beats of clock")
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(TIMEOUT) == 0, f"exit status; stderr: {stderr.lines}"
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+        arrivals.wait(lambda events: (0xFC,) in [m for _, m in events], "Stop when cocomposer stops")
+        events = arrivals.snapshot()
+        assert (0xFA,) in [m for _, m in events], "Start first"
+        ticks = [t for t, m in events if m == (0xF8,)]
+        seconds_per_tick = (ticks[-1] - ticks[0]) / (len(ticks) - 1)
+        assert 60 / (seconds_per_tick * 24) == pytest.approx(150, abs=3), "the internal tempo, 150 BPM"
+
+
+def test_clock_out_refuses_a_followed_clock(jack_server) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cocomposer.cli", "run", "--api", "jack", "--sync", "midi-clock", "--clock-out"],
+        cwd=ROOT, env=jack_server.env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert result.returncode == 2 and "--clock-out" in result.stderr and "Traceback" not in result.stderr
