@@ -255,6 +255,7 @@ class MidiClockFollower(Clock):
         self._intercept = 0.0
         self._announced_bpm: float | None = None
         self._next_tick = 0  # song position (in ticks) that the next clock plays
+        self._suspect = False  # the last clock came one interval late: maybe the one before it was lost
 
     def _tempo(self) -> float:  # the estimate, or ``default_bpm`` before two clock ticks have arrived
         return self._default_bpm if self._slope is None else 60.0 / (PPQN * self._slope)
@@ -274,6 +275,7 @@ class MidiClockFollower(Clock):
             if status == TIMING_CLOCK:
                 event = "tempo" if self._tick(t) else None
             elif status in (START, CONTINUE, STOP) or (status == SONG_POSITION and len(message) >= 3):
+                self._suspect = False
                 if status == START:
                     self._next_tick = 0
                 elif status == SONG_POSITION:  # in MIDI beats (sixteenths) = 6 ticks
@@ -290,6 +292,19 @@ class MidiClockFollower(Clock):
         return True
 
     def _tick(self, t: float) -> bool:  # count one clock; returns whether the tempo moved enough to announce
+        # A clock lost on the way (a JACK xrun, a busy USB interface): a tick one interval late is suspect, and when
+        # the next one sits on the old grid, the lost one is counted too. A slower tempo moves both: nothing added.
+        if self._suspect:
+            self._suspect = False
+            if (
+                self._slope is not None
+                and abs(t - (self._intercept + self._slope * (self._ticks + 1))) < 0.25 * self._slope
+            ):
+                self._ticks += 1
+                if self._running:
+                    self._next_tick += 1
+        elif self._missed_one(t):
+            self._suspect = True
         self._update_tempo(self._ticks, t)
         self._ticks += 1
         if self._running:
@@ -300,6 +315,19 @@ class MidiClockFollower(Clock):
             return False
         self._announced_bpm = bpm
         return True
+
+    def _missed_one(self, t: float) -> bool:
+        """Whether this clock arrived one tick interval after its place on a steady fit, the one before it on time."""
+        if self._slope is None or len(self._window) < 8 or self._outliers:
+            return False
+        last_index, last_t = self._window[-1]
+        if (
+            last_index != self._ticks - 1
+            or abs(last_t - (self._intercept + self._slope * last_index)) > 0.2 * self._slope
+        ):
+            return False
+        residual = t - (self._intercept + self._slope * self._ticks)
+        return 0.75 * self._slope < residual < 1.25 * self._slope
 
     def _update_tempo(self, index: int, t: float) -> None:
         if t - self._last_tick_t > self.MAX_GAP_S:  # first tick, or the clock was absent: start afresh

@@ -407,3 +407,30 @@ def test_clock_sender_feeds_a_follower_end_to_end() -> None:
     finally:
         sender.stop()
     assert not follower.running
+
+
+def test_follower_counts_a_clock_lost_on_the_way() -> None:
+    fake = FakeClock()
+    follower = MidiClockFollower(now=fake.now)
+    interval = 60 / 120 / 24
+    follower.feed((0xFA,), 0.0)
+    sent = [k * interval for k in range(96)]
+    for k, t in enumerate(sent):
+        if k == 50:
+            continue  # this clock never arrives
+        follower.feed((0xF8,), t)
+    assert follower.beat_at(sent[-1]) == pytest.approx(95 / 24, abs=1e-6)
+    assert follower.bpm == pytest.approx(120, abs=0.5)
+
+
+def test_follower_does_not_mistake_a_slower_tempo_for_lost_clocks() -> None:
+    fake = FakeClock()
+    follower = MidiClockFollower(now=fake.now)
+    follower.feed((0xFA,), 0.0)
+    t, k = 0.0, 0
+    for bpm in (120,) * 48 + (60,) * 48:  # the tempo halves: every interval doubles from tick 48 on
+        follower.feed((0xF8,), t)
+        t += 60 / bpm / 24
+        k += 1
+    assert follower.beat_at(t - 60 / 60 / 24) == pytest.approx((k - 1) / 24, abs=0.2)
+    assert follower.bpm == pytest.approx(60, abs=2)
