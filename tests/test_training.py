@@ -21,6 +21,7 @@ from cocomposer.training.export import golden_inputs, torch_step_logits  # noqa:
 from cocomposer.training.train import load_net  # noqa: E402
 
 pytestmark = pytest.mark.train
+SMALL_NET = ["--batch", "8", "--length", "64", "--embed", "32", "--hidden", "64", "--threads", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -33,32 +34,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         == 0
     )
-    assert (
-        training_main(
-            [
-                "train",
-                "--cache",
-                str(cache),
-                "--run",
-                str(root / "run"),
-                "--steps",
-                "30",
-                "--batch",
-                "8",
-                "--length",
-                "64",
-                "--embed",
-                "32",
-                "--hidden",
-                "64",
-                "--eval-every",
-                "15",
-                "--threads",
-                "1",
-            ]
-        )
-        == 0
-    )
+    train = ["train", "--cache", str(cache), "--run", str(root / "run"), "--steps", "30", "--eval-every", "15"]
+    assert training_main(train + SMALL_NET) == 0
     assert (
         training_main(["export", "--checkpoint", str(root / "run" / "best.pt"), "--out", str(root / "smoke.onnx")]) == 0
     )
@@ -78,30 +55,8 @@ def test_training_resumes_from_its_checkpoint(trained: Path, tmp_path: Path) -> 
     run = tmp_path / "run"
     shutil.copytree(trained / "run", run)
     assert "valid NLL" in (run / "train.log").read_text()
-    assert (
-        training_main(
-            [
-                "train",
-                "--cache",
-                str(trained / "corpus.npz"),
-                "--run",
-                str(run),
-                "--steps",
-                "35",
-                "--batch",
-                "8",
-                "--length",
-                "64",
-                "--embed",
-                "32",
-                "--hidden",
-                "64",
-                "--threads",
-                "1",
-            ]
-        )
-        == 0
-    )
+    train = ["train", "--cache", str(trained / "corpus.npz"), "--run", str(run), "--steps", "35"]
+    assert training_main(train + SMALL_NET) == 0
     log = (run / "train.log").read_text()
     assert "resumed from" in log and "at step 30" in log
     assert "step 35 valid NLL" in log
