@@ -267,6 +267,12 @@ class MidiClockFollower(Clock):
     def has_tempo(self) -> bool:
         return self._slope is not None
 
+    @property
+    def ticks(self) -> int:
+        """Clock ticks counted so far, running or not: those received plus those judged lost on the way."""
+        with self._lock:
+            return self._ticks
+
     def feed(self, message: Sequence[int], t: float | None = None) -> bool:
         """Take one MIDI message that arrived at monotonic time ``t`` (default: now). Returns whether it was used."""
         status = message[0] if message else None
@@ -340,11 +346,40 @@ class MidiClockFollower(Clock):
                 self._outliers.append((index, t))
                 if len(self._outliers) < self.JUMP_TICKS:
                     return  # an isolated late or early tick: ignored for tempo
+                if lost := self._lost_before_jump():  # the "jump" is (partly) clocks lost on the way: count them
+                    self._outliers = [(k + lost, when) for k, when in self._outliers]
+                    self._ticks += lost
+                    if self._running:
+                        self._next_tick += lost
                 self._window.clear()  # several in a row: the tempo jumped; restart from the new ticks
                 self._window.extend(self._outliers[:-1])
+                index, t = self._outliers[-1]
         self._outliers.clear()
         self._window.append((index, t))
         self._fit()
+
+    def _lost_before_jump(self) -> int:
+        """How many clocks (0..2) went missing just before ticks that look like a tempo jump: 0 unless that is clear.
+
+        The gap from the last tick on the old line to the first jumped one spans ``steps`` intervals at the new tempo,
+        plus one per lost clock, old or new length (a lost clock can hide where the tempo changed). The fewest losses
+        that fill the gap, within 30% of an interval, count. At a steady tempo the ticks after an uncounted lost clock
+        sit one interval late, which also shows here as a jump. One clock lost just as the tempo rises is not found:
+        the faster ticks close the gap before it shows."""
+        if self._slope is None or not self._window:
+            return 0
+        last_index, last_t = self._window[-1]
+        (first_index, first_t), (end_index, end_t) = self._outliers[0], self._outliers[-1]
+        if end_index <= first_index or first_index <= last_index:
+            return 0
+        old, new = self._slope, (end_t - first_t) / (end_index - first_index)
+        if new <= 0:
+            return 0
+        gap, steps, tolerance = first_t - last_t, first_index - last_index, 0.3 * min(old, new)
+        for lost in range(3):
+            if any(abs(gap - (steps + lost - j) * new - j * old) <= tolerance for j in range(lost + 1)):
+                return lost
+        return 0
 
     def _fit(self) -> None:
         if (n := len(self._window)) < 2:

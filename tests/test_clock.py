@@ -434,3 +434,49 @@ def test_follower_does_not_mistake_a_slower_tempo_for_lost_clocks() -> None:
         k += 1
     assert follower.beat_at(t - 60 / 60 / 24) == pytest.approx((k - 1) / 24, abs=0.2)
     assert follower.bpm == pytest.approx(60, abs=2)
+
+
+def ticks_with_tempo_change(before: float, after: float, change: int, count: int) -> list[float]:
+    """Send times of ``count`` clocks: ``before`` BPM up to tick ``change``, ``after`` from there on."""
+    times, t = [], 0.0
+    for k in range(count):
+        times.append(t)
+        t += 60 / (before if k < change else after) / 24
+    return times
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "lost"),
+    [(120.0, 96.0, 1), (120.0, 96.0, 2), (120.0, 60.0, 1), (120.0, 60.0, 2), (120.0, 150.0, 2), (96.0, 120.0, 2)],
+)
+def test_follower_counts_clocks_lost_at_a_tempo_change(before: float, after: float, lost: int) -> None:
+    # One clock lost just as the tempo rises is not told apart: the faster ticks close the gap before it shows.
+    follower = MidiClockFollower(now=FakeClock())
+    follower.feed((START,), -0.001)
+    sent = ticks_with_tempo_change(before, after, 48, 120)
+    for k, t in enumerate(sent):
+        if not 49 <= k < 49 + lost:  # the first clocks at the new tempo never arrive
+            follower.feed((TIMING_CLOCK,), t)
+    assert follower.beat_at(sent[-1]) == pytest.approx(119 / 24, abs=1e-6)
+    assert follower.bpm == pytest.approx(after, abs=0.5)
+
+
+def test_follower_counts_a_lost_clock_whose_neighbour_came_late() -> None:
+    follower = MidiClockFollower(now=FakeClock())
+    follower.feed((START,), -0.001)
+    sent = steady(120.0, 96)
+    for k, t in enumerate(sent):
+        if k != 50:  # lost; the one before it came 5 ms late, so it cannot be told from jitter at once
+            follower.feed((TIMING_CLOCK,), t + (0.005 if k == 49 else 0.0))
+    assert follower.beat_at(sent[-1]) == pytest.approx(95 / 24, abs=1e-6)
+    assert follower.bpm == pytest.approx(120.0, abs=0.5)
+
+
+@pytest.mark.parametrize(("before", "after"), [(120.0, 96.0), (120.0, 60.0), (60.0, 120.0), (90.0, 180.0)])
+def test_a_tempo_change_with_no_clock_lost_keeps_the_count(before: float, after: float) -> None:
+    follower = MidiClockFollower(now=FakeClock())
+    follower.feed((START,), -0.001)
+    sent = ticks_with_tempo_change(before, after, 48, 120)
+    feed_ticks(follower, sent)
+    assert follower.beat_at(sent[-1]) == pytest.approx(119 / 24, abs=1e-6)
+    assert follower.bpm == pytest.approx(after, abs=0.5)
