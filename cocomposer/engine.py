@@ -361,6 +361,12 @@ class Engine:
     def auto_key(self) -> Key | None:
         return find_key(self._pc_histogram) if self._pc_histogram.sum() >= 3 else None
 
+    def mood_key(self) -> Key | None:
+        """The key of the chosen mood that best fits what the player played (None for mood "auto")."""
+        if self.settings.mood == "auto" or self._pc_histogram.sum() < 3:
+            return None
+        return find_key(self._pc_histogram, self.settings.mood)
+
     def _velocity_at(self, beat: float) -> int:
         if self.settings.velocity != "follow":
             return int(self.settings.velocity)
@@ -395,7 +401,11 @@ class Engine:
                 action.beats,
                 action.tag,
                 action.channel,
-                self.settings.controls(key, bias=self.preferences.bias() if self.preferences is not None else None),
+                self.settings.controls(
+                    key,
+                    bias=self.preferences.bias() if self.preferences is not None else None,
+                    mood_key=self.mood_key(),
+                ),
                 self._velocity_at,
                 self.settings.style,
                 mood,

@@ -80,13 +80,20 @@ def pitch_class_histogram(pitches: Iterable[int], weights: Iterable[float] | Non
     return hist
 
 
-def find_key(hist: np.ndarray) -> Key | None:
-    """The best-correlating major or minor key for a pitch-class histogram (None when it is empty)."""
+def find_key(hist: np.ndarray, mode: str | None = None) -> Key | None:
+    """The best-correlating major or minor key for a pitch-class histogram (None when it is empty).
+
+    ``mode`` ("major" or "minor") keeps to keys of that mode: the key of a mood that best fits what was played (for a
+    C major tune asked to be minor, A minor, whose notes it already has)."""
     if hist.sum() <= 0 or np.count_nonzero(hist) < 2:
         return None
+    if mode not in (None, "major", "minor"):
+        raise ValueError(f"mode is 'major' or 'minor', got {mode!r}")
     best: tuple[float, int, str] = (-2.0, 0, "major")
     for tonic in range(12):
         for scale, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
+            if mode is not None and scale != mode:
+                continue
             r = float(np.corrcoef(hist, np.roll(profile, tonic))[0, 1])
             if r > best[0]:
                 best = (r, tonic, scale)

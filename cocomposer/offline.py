@@ -10,7 +10,7 @@ import numpy as np
 
 from cocomposer import codec
 from cocomposer.generate import Continuation, continue_from, prime
-from cocomposer.keys import Key, find_key, parse_key, pitch_class_histogram
+from cocomposer.keys import find_key, parse_key, pitch_class_histogram
 from cocomposer.midifile import read_notes, write_tracks
 from cocomposer.model import OnnxModel
 from cocomposer.sampling import Controls
@@ -49,9 +49,10 @@ def continue_notes(
     """The continuation of ``prompt``, starting on the first beat after its last note ends."""
     prompt = prompt[-MAX_PROMPT_NOTES:]
     resolved_mood = mood_of(prompt) if mood == "auto" else mood
-    key = find_key(pitch_class_histogram((n.pitch for n in prompt), (n.end - n.start for n in prompt)))
+    histogram = pitch_class_histogram((n.pitch for n in prompt), (n.end - n.start for n in prompt))
+    key = find_key(histogram)
     if mood != "auto" and key is not None:
-        controls = controls.with_(mood_key=Key(key.tonic, mood))
+        controls = controls.with_(mood_key=find_key(histogram, mood))
     if key_lock == "auto":
         controls = controls.with_(key=key)
     elif key_lock != "off":

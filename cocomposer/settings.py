@@ -71,11 +71,13 @@ class Settings:
                 f"CC {number} is bound to {name!r}, which no knob can move; bindable: {', '.join(CC_TARGETS)}",
             )
 
-    def controls(self, auto_key: Key | None, bias=None) -> Controls:
-        """The sampling controls these settings stand for (``auto_key``: the key estimated from the player)."""
+    def controls(self, auto_key: Key | None, bias=None, mood_key: Key | None = None) -> Controls:
+        """The sampling controls these settings stand for. ``auto_key``: the key estimated from the player;
+        ``mood_key``: the key of the chosen mood that best fits the player (``keys.find_key(hist, mood)``), used
+        only when the mood is major or minor (see sampling.mood_bias)."""
         key = None if self.key == "off" else auto_key if self.key == "auto" else parse_key(self.key)
-        # A chosen mood leans the answer toward that mode on the tonic the player is in (see sampling.mood_bias).
-        mood_key = Key(auto_key.tonic, self.mood) if self.mood != "auto" and auto_key is not None else None
+        if self.mood == "auto" or mood_key is None or mood_key.mode != self.mood:
+            mood_key = None
         return Controls(
             self.temperature, self.top_p, key, self.low, self.high, self.density, bias=bias, mood_key=mood_key
         )

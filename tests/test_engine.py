@@ -19,7 +19,7 @@ import pytest
 from cocomposer import codec, ports
 from cocomposer.engine import INBOUND_LIMIT, Engine
 from cocomposer.generator import Answer, Generator, Listen
-from cocomposer.keys import parse_key
+from cocomposer.keys import find_key, parse_key
 from cocomposer.model import OnnxModel
 from cocomposer.sampling import Controls
 from cocomposer.scheduler import ScheduledNote
@@ -587,3 +587,19 @@ def test_accompany_plays_alongside_on_its_own_channel(rig) -> None:
     assert {ports.channel_of(m) for m in r.out.messages if ports.is_note_on(m)} == {2}
     tags = {d["tag"] for d in r.hooked("answer_requested")}
     assert tags == {"accompany"}
+
+
+@pytest.mark.parametrize("mood", ["minor", "major", "auto"])
+def test_a_chosen_mood_leans_toward_its_best_fitting_key(rig, mood: str) -> None:
+    r = rig(mood=mood, bars=1.0)
+    submitted = []
+    submit = r.engine.generator.submit
+    r.engine.generator.submit = lambda job: (submitted.append(job), submit(job))[1]
+    r.answer()
+    answers = [job for job in submitted if isinstance(job, Answer)]  # the generator also takes what it hears
+    assert answers, "the phrase was answered"
+    mood_key = answers[0].controls.mood_key
+    if mood == "auto":
+        assert mood_key is None, "auto: the model follows the player, no lean"
+    else:
+        assert mood_key == find_key(r.engine._pc_histogram, mood) and mood_key.mode == mood

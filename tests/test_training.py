@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -36,9 +37,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     train = ["train", "--cache", str(cache), "--run", str(root / "run"), "--steps", "30", "--eval-every", "15"]
     assert training_main(train + SMALL_NET) == 0
-    assert (
-        training_main(["export", "--checkpoint", str(root / "run" / "best.pt"), "--out", str(root / "smoke.onnx")]) == 0
-    )
+    export = ["export", "--checkpoint", str(root / "run" / "best.pt")]
+    assert training_main([*export, "--fp32", "--out", str(root / "smoke.onnx")]) == 0
+    assert training_main([*export, "--out", str(root / "smoke-int8.onnx")]) == 0
     return root
 
 
@@ -112,3 +113,69 @@ def test_evaluation_reports_every_measure(trained: Path) -> None:
     assert set(controls["pitch_entropy_bits"]) == {"0.5", "1.0", "1.5"}
     assert 0.0 <= controls["style_accuracy"] <= 1.0 and 0.0 <= controls["mood_accuracy"] <= 1.0
     assert len(controls["style_confusion"]["rows_intended_cols_classified"]) == len(codec.STYLES)
+
+
+def test_the_default_export_is_int8_and_checks_itself(trained: Path) -> None:
+    fp32, int8 = trained / "smoke.onnx", trained / "smoke-int8.onnx"
+    sidecar = json.loads(int8.with_suffix(".json").read_text())
+    assert sidecar["weights"].startswith("int8") and sidecar["parity_with_torch"] <= 1e-4
+    assert not (trained / "smoke-int8.fp32.onnx").exists(), "the float32 step file is not left behind"
+    assert int8.stat().st_size < fp32.stat().st_size / 2
+    golden = np.load(int8.with_name(int8.stem + ".golden.npz"))
+    model = OnnxModel.load(int8)
+    model.set_strength(1.0, 1.0)
+    model.set_style(int(golden["style"][0]))
+    model.set_mood(int(golden["mood"][0]))
+    got = np.stack([model.step(int(t)).copy() for t in golden["tokens"]])
+    assert np.abs(got - golden["expected_logits"]).max() <= sidecar["golden_tolerance"]
+    # int8 is close to torch, not equal: the same likeliest next token almost everywhere
+    assert (got.argmax(1) == golden["torch_logits"].argmax(1)).mean() >= 0.9
+
+
+def test_mode_switch_moves_the_third_and_sixth_and_keeps_the_stream_well_formed() -> None:
+    from cocomposer.training.dataset import piece_tonic, switch_mode
+
+    # C major: C E G, then A and E over a held Eb (an E moved to Eb would collide with it, so it stays)
+    notes = [codec.Note(0, 1, 60), codec.Note(0, 2, 64), codec.Note(1, 2, 67), codec.Note(2, 3, 69)]
+    notes += [codec.Note(2, 4, 63), codec.Note(3, 4, 64)]
+    tokens = np.array(codec.encode_notes(notes))
+    assert piece_tonic(tokens, codec.MOODS.index("major")) == 0
+    whole = codec.decode(switch_mode(tokens, 0, codec.MOODS.index("major"), 0).tolist())
+    assert [n.pitch for n in whole] == [60, 63, 67, 68, 63, 64]
+    start = next(i for i, t in enumerate(tokens) if t == codec.on_token(67))  # switch from G on: E ends as E
+    later = codec.decode(switch_mode(tokens, 0, codec.MOODS.index("major"), start).tolist())
+    assert [n.pitch for n in later] == [60, 64, 67, 68, 63, 64]
+    assert [(n.start, n.end) for n in later] == [(n.start, n.end) for n in notes]
+    minor = [codec.Note(0, 1, 57), codec.Note(1, 2, 60), codec.Note(2, 3, 65), codec.Note(3, 4, 67)]  # A minor
+    up = codec.decode(switch_mode(np.array(codec.encode_notes(minor)), 9, codec.MOODS.index("minor"), 0).tolist())
+    assert [n.pitch for n in up] == [57, 61, 66, 68]
+
+
+def test_switched_windows_carry_the_other_label(trained: Path) -> None:
+    from cocomposer.training.corpus import load_cache
+    from cocomposer.training.dataset import Split
+
+    split = Split.from_pieces(load_cache(trained / "corpus.npz"))
+    plain = split.sample(np.random.default_rng(0), 32, 64, augment=False)
+    switched = split.sample(np.random.default_rng(0), 32, 64, augment=False, mode_switch=1.0)
+    assert (switched["mood"] == 1 - plain["mood"]).all()
+    assert (switched["tokens"] != plain["tokens"]).any()
+    for row in switched["tokens"]:  # every note-off still closes a sounding note of the window, or one before it
+        sounding: set[int] = set()
+        for token in row:
+            if codec.is_on(int(token)):
+                assert codec.token_pitch(int(token)) not in sounding
+                sounding.add(codec.token_pitch(int(token)))
+            elif codec.is_off(int(token)):
+                sounding.discard(codec.token_pitch(int(token)))
+
+
+def test_fine_tuning_starts_from_a_checkpoint_with_mode_switching(trained: Path, tmp_path: Path) -> None:
+    run = tmp_path / "tune"
+    tune = ["train", "--cache", str(trained / "corpus.npz"), "--run", str(run), "--steps", "4", "--eval-every", "2"]
+    assert training_main([*tune, "--init", str(trained / "run" / "best.pt"), "--mode-switch", "0.5"]) == 0
+    log = (run / "train.log").read_text()
+    assert "starting from the weights of" in log and "step 4 valid NLL" in log
+    net, state = load_net(run / "last.pt")
+    assert state["train_config"]["mode_switch"] == 0.5
+    assert net.config == load_net(trained / "run" / "best.pt")[0].config  # the checkpoint's shape, not the default

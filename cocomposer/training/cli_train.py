@@ -50,9 +50,13 @@ def _train(args: argparse.Namespace) -> None:
         threads=args.threads,
         max_minutes=args.minutes,
         seed=args.seed,
+        warmup=args.warmup,
+        mode_switch=args.mode_switch,
     )
     log = _logger(args.run / "train.log")
-    best = train(splits["train"], splits["valid"], args.run, net_cfg, cfg, resume=not args.no_resume, log=log)
+    best = train(
+        splits["train"], splits["valid"], args.run, net_cfg, cfg, resume=not args.no_resume, log=log, init=args.init
+    )
     log(f"done; best checkpoint {best}")
 
 
@@ -70,9 +74,19 @@ def _export(args: argparse.Namespace) -> None:
         "train_config": state["train_config"],
         "checkpoint": str(args.checkpoint),
     }
-    sidecar = export(net, args.out, facts)
+    if init := state.get("init"):  # fine-tuned: what the weights learned before
+        facts["fine_tuned_from"] = {
+            "checkpoint": init.get("checkpoint"),
+            "steps": init.get("step"),
+            "tokens_seen": init.get("tokens_seen"),
+            "train_minutes": round((init.get("elapsed") or 0.0) / 60, 1),
+            "valid_nll_per_token": init.get("best"),
+            "train_config": init.get("train_config"),
+        }
+    sidecar = export(net, args.out, facts, int8=not args.fp32)
     size = args.out.stat().st_size / 1e6
-    print(f"wrote {args.out} ({size:.1f} MB), {args.out.with_suffix('.json')} and golden vectors")
+    print(f"wrote {args.out} ({size:.1f} MB, {sidecar['weights']}), {args.out.with_suffix('.json')} and golden vectors")
+    print(f"float32 graph against torch: max abs logit difference {sidecar['parity_with_torch']:.2e}")
     print(json.dumps(sidecar["training"], indent=2))
 
 
@@ -120,11 +134,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--minutes", type=float, default=0.0, help="stop after this much time (0: no limit)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-resume", action="store_true")
+    p.add_argument("--warmup", type=int, default=200, help="steps of linear learning-rate warm-up")
+    p.add_argument("--init", type=Path, help="fine-tune: start from this checkpoint's weights (and its shape)")
+    p.add_argument(
+        "--mode-switch", type=float, default=0.0, help="share of windows switched into the other mode (0..1)"
+    )
     p.set_defaults(func=_train)
 
     p = sub.add_parser("export", help="write the ONNX model, its sidecar JSON and golden vectors")
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_RUN / "best.pt")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--fp32", action="store_true", help="keep float32 weights (default: int8 matrix weights)")
     p.set_defaults(func=_export)
 
     p = sub.add_parser("eval", help="evaluate a model on the test split against n-gram baselines")

@@ -97,9 +97,11 @@ def _pick_prompts(test: list[Piece], n: int, rng: np.random.Generator) -> list[t
 def _continue(model: OnnxModel, prompt: list[codec.Note], style: int, mood: int, controls: Controls, rng) -> list:
     model.set_style(style)
     model.set_mood(mood)
-    key = find_key(pitch_class_histogram((n.pitch for n in prompt), (n.end - n.start for n in prompt)))
-    if key is not None:
-        controls = controls.with_(mood_key=Key(key.tonic, codec.MOODS[mood]))
+    # the mood control as the engine applies it: toward the key of that mood that best fits the prompt
+    histogram = pitch_class_histogram((n.pitch for n in prompt), (n.end - n.start for n in prompt))
+    mood_key = find_key(histogram, codec.MOODS[mood])
+    if mood_key is not None:
+        controls = controls.with_(mood_key=mood_key)
     encoder = prime(model, prompt)
     return continue_from(model, encoder, controls, rng, ANSWER_BEATS, start_beat=PROMPT_BEATS).notes
 

@@ -31,6 +31,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     max_minutes: float = 0.0  # stop (after a checkpoint) when this much wall time has passed; 0 = no limit
+    mode_switch: float = 0.0  # share of training windows switched into the other mode (see dataset.switch_mode)
 
 
 def _lr(step: int, cfg: TrainConfig, minutes: float = 0.0) -> float:
@@ -79,23 +80,39 @@ def train(
     cfg: TrainConfig,
     resume: bool = True,
     log=print,
+    init: Path | None = None,
 ) -> Path:
-    """Train, checkpointing to ``run_dir``; returns the path of the best checkpoint (by validation NLL)."""
+    """Train, checkpointing to ``run_dir``; returns the path of the best checkpoint (by validation NLL).
+
+    ``init``: start from the weights of this checkpoint (fine-tuning; its network shape wins over ``net_cfg``) when
+    the run has no checkpoint of its own to resume."""
     torch.set_num_threads(cfg.threads)
     run_dir.mkdir(parents=True, exist_ok=True)
     train_split = Split.from_pieces(train_pieces)
     valid_split = Split.from_pieces(valid_pieces)
     torch.manual_seed(cfg.seed)
+    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
+    start_from, init_facts = None, None
+    if init is not None and not (resume and last_path.exists()):
+        start_from = torch.load(init, weights_only=False)
+        net_cfg = NetConfig(**start_from["net_config"])
     net = CocomposerNet(net_cfg)
+    if start_from is not None:
+        net.load_state_dict(start_from["model"])
+        init_facts = {  # what the weights went through before this run, for the model card
+            "checkpoint": str(init),
+            **{k: start_from.get(k) for k in ("step", "best", "tokens_seen", "elapsed", "train_config", "init")},
+        }
+        log(f"starting from the weights of {init} (its step {start_from['step']}, valid {start_from['best']:.4f})")
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, best, tokens_seen, elapsed_before = 0, float("inf"), 0, 0.0
-    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
     if resume and last_path.exists():
         state = torch.load(last_path, weights_only=False)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, best = state["step"], state["best"]
         tokens_seen, elapsed_before = state.get("tokens_seen", 0), state.get("elapsed", 0.0)
+        init_facts = state.get("init")
         log(f"resumed from {last_path} at step {step} (best valid {best:.4f})")
     rng = np.random.default_rng(cfg.seed + step)
     n_params = sum(p.numel() for p in net.parameters())
@@ -118,6 +135,7 @@ def train(
                 "elapsed": elapsed_before + time.monotonic() - started,
                 "net_config": net_cfg.to_dict(),
                 "train_config": asdict(cfg),
+                "init": init_facts,
             },
             tmp,
         )
@@ -128,7 +146,7 @@ def train(
         minutes = (elapsed_before + time.monotonic() - started) / 60
         for group in opt.param_groups:
             group["lr"] = _lr(step, cfg, minutes)
-        batch = _to_torch(train_split.sample(rng, cfg.batch, cfg.length))
+        batch = _to_torch(train_split.sample(rng, cfg.batch, cfg.length, mode_switch=cfg.mode_switch))
         loss, n = batch_loss(net, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -140,7 +158,7 @@ def train(
         if step % 25 == 0:
             now = time.monotonic()
             log(
-                f"step {step}/{cfg.steps} loss {float(loss):.4f} lr {opt.param_groups[0]['lr']:.2e} "
+                f"step {step}/{cfg.steps} loss {loss.item():.4f} lr {opt.param_groups[0]['lr']:.2e} "
                 f"{window_tokens / (now - window_start):.0f} tok/s"
             )
             window_start, window_tokens = now, 0
