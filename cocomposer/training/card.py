@@ -42,7 +42,8 @@ def _training_text(facts: dict, net: dict) -> str:
     )
     commands = [
         "python -m cocomposer.training prepare",
-        f"python -m cocomposer.training train --minutes {base_cfg.get('max_minutes')} --hidden {net['hidden']}",
+        f"python -m cocomposer.training train --minutes {base_cfg.get('max_minutes')} --steps {base_cfg['steps']} "
+        f"--hidden {net['hidden']}",
     ]
     if base:
         text += (
@@ -151,8 +152,13 @@ What the corpus licence file says (music21/corpus/license.txt):
 NLL per note: the sum of the token NLLs of a piece (all tokens but the first) divided by its notes. Style and mood:
 {ctl["prompts"]} held-out prompts ({ctl["prompt_beats"]:g} beats of a test piece), each continued for
 {ctl["answer_beats"]:g} beats under every label; the style classifier is a softmax regression on pitch-class, interval,
-rhythm, polyphony and register features, trained on real 16-beat windows of the training split. In-key: share of
-notes inside the prompt's key (major, or natural plus harmonic minor).
+rhythm, polyphony and register features, trained on real 16-beat windows of the training split. Style, temperature
+and in-key continuations carry the piece's own mood label and nothing else (what mood "auto" gives a player). Mood:
+each prompt continued under both labels with the mood control as the engine applies it when a player picks a mood:
+the label (weighted {ctl["label_strength"][1]:g}x) plus a lean of strength {ctl["mood_bias"]:g} toward the key of that
+mode that best fits the prompt (`sampling.MOOD_STEPS`; the strength was chosen on validation prompts, 76.6-80.1% there
+for strengths 3-6; strength 3 had given 72.5% on this test split). Answers with fewer than three pitch classes are
+not judged. In-key: share of notes inside the prompt's key (major, or natural plus harmonic minor).
 
 Style confusion (rows: intended style; columns: how the classifier heard it):
 

@@ -94,12 +94,16 @@ def _pick_prompts(test: list[Piece], n: int, rng: np.random.Generator) -> list[t
     return picked
 
 
-def _continue(model: OnnxModel, prompt: list[codec.Note], style: int, mood: int, controls: Controls, rng) -> list:
+def _continue(
+    model: OnnxModel, prompt: list[codec.Note], style: int, mood: int, controls: Controls, rng, lean: bool = False
+) -> list:
+    """A continuation of ``prompt`` under the style and mood labels. ``lean``: the mood chosen by a player, as the
+    engine applies it (also leaning toward the key of that mood that best fits the prompt); without it, what mood
+    "auto" gives: the label alone."""
     model.set_style(style)
     model.set_mood(mood)
-    # the mood control as the engine applies it: toward the key of that mood that best fits the prompt
     histogram = pitch_class_histogram((n.pitch for n in prompt), (n.end - n.start for n in prompt))
-    mood_key = find_key(histogram, codec.MOODS[mood])
+    mood_key = find_key(histogram, codec.MOODS[mood]) if lean else None
     if mood_key is not None:
         controls = controls.with_(mood_key=mood_key)
     encoder = prime(model, prompt)
@@ -177,7 +181,7 @@ def control_tables(model: OnnxModel, train: list[Piece], test: list[Piece], n_pr
     for piece, notes in prompts:
         prompt = _window(notes, 0, PROMPT_BEATS)
         for mood in range(len(codec.MOODS)):
-            answer = _continue(model, prompt, piece.style, mood, controls, rng)
+            answer = _continue(model, prompt, piece.style, mood, controls, rng, lean=True)
             found = music21_mode(answer)
             if found is not None:
                 mood_total += 1
