@@ -80,6 +80,8 @@ def describe_model(model) -> dict:
     sidecar = json.loads(model.info.path.with_suffix(".json").read_text())
     net, training = sidecar.get("net", {}), model.info.training
     steps = training.get("steps")
+    if steps is not None and (base := training.get("fine_tuned_from")):  # count the steps before fine-tuning too
+        steps += base.get("steps") or 0
     shape = f"{net['layers']}-layer GRU {net['hidden']} hidden" if net else f"state {model.info.state_shape}"
     smoke = steps is not None and steps < 1000
     return {
