@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cocomposer import ports
-from cocomposer.clock import InternalClock, MidiClockFollower
+from cocomposer.clock import InternalClock
 from cocomposer.errors import ConfigError
 from cocomposer.generator import Answer, Generator, Listen
 from cocomposer.interaction import Action, CancelAnswer, RequestAnswer, make_mode
 from cocomposer.keys import Key, find_key
+from cocomposer.midi_clock import MidiClockFollower
 from cocomposer.model import OnnxModel
 from cocomposer.scheduler import ScheduledNote, Scheduler
 from cocomposer.settings import Settings

@@ -61,7 +61,8 @@ def build_engine(args: argparse.Namespace, settings: Settings, stack: ExitStack)
         clock_port = stack.enter_context(ports.open_input(args.clock_in, args.api, virtual_name="cocomposer clock"))
         clock_port.start(engine.sink)
     if args.clock_out:
-        from cocomposer.clock import ClockSender, InternalClock
+        from cocomposer.clock import InternalClock
+        from cocomposer.midi_clock import ClockSender
 
         if not isinstance(engine.clock, InternalClock):
             raise ConfigError(

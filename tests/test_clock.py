@@ -18,12 +18,11 @@ from cocomposer.clock import (
     START,
     STOP,
     TIMING_CLOCK,
-    ClockSender,
     FakeClock,
     InternalClock,
-    MidiClockFollower,
 )
 from cocomposer.errors import CocomposerError, ConfigError
+from cocomposer.midi_clock import ClockSender, MidiClockFollower
 
 
 class Events:

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cocomposer.clock import FakeClock, InternalClock, MidiClockFollower
+from cocomposer.clock import FakeClock, InternalClock
 from cocomposer.errors import ConfigError
+from cocomposer.midi_clock import MidiClockFollower
 from cocomposer.scheduler import ScheduledNote, Scheduler
 
 ON, OFF, CC = 0x90, 0x80, 0xB0
