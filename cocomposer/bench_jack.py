@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-from cocomposer.errors import CocomposerError
+from cocomposer.jackd import PERIOD, RATE, JackStartError, PrivateJackd, server_answers
 
-RATE, PERIOD = 48000, 64
-
-
-class JackStartError(CocomposerError, RuntimeError):
-    """jackd is missing, or the server it started did not answer."""
+__all__ = ["JackInfo", "JackStartError", "full_port_name", "jack_server", "jackd_version"]
 
 
 @dataclass(frozen=True)
@@ -32,26 +24,12 @@ class JackInfo:
     name: str
     started: bool  # True: this benchmark started it (private, dummy driver); False: it was running already
     about: str
-    log: Path | None = None  # the private server's output
+    server: PrivateJackd | None = None  # the private server
 
     def xruns(self) -> int | None:
         """Cycles the server reported late so far, a client or the driver itself (MIDI may be lost in them); None
         for a server this benchmark did not start."""
-        if self.log is None:
-            return None
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError:
-            return None
-        late = ("ProcessGraphAsyncMaster: Process error", "JackTimedDriver::Process XRun")
-        return sum(1 for line in text.splitlines() if any(mark in line for mark in late))
-
-
-def _answers(env: dict[str, str]) -> bool:
-    jack_lsp = shutil.which("jack_lsp")
-    if jack_lsp is None:
-        raise JackStartError("jack_lsp is not installed (apt install jackd2)")
-    return subprocess.run([jack_lsp], env=env, capture_output=True, timeout=10).returncode == 0
+        return None if self.server is None else self.server.xruns()
 
 
 def jackd_version() -> str:
@@ -69,42 +47,28 @@ def jack_server(timeout: float = 15.0) -> Iterator[JackInfo]:
     """Use the server ``JACK_DEFAULT_SERVER`` names if it answers, else start a private one; stop what was started.
 
     A server running without that variable set (someone else's default server) is left alone: the benchmark wants
-    no other clients on its graph and a known period.
+    no other clients on its graph and a known period. While a private server runs, ``JACK_DEFAULT_SERVER`` names it
+    in this process (and so in every subprocess it starts); both variables are restored after.
     """
     named = os.environ.get("JACK_DEFAULT_SERVER")
     saved = {key: os.environ.get(key) for key in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
     os.environ["JACK_NO_START_SERVER"] = "1"
-    proc: subprocess.Popen[bytes] | None = None
-    log = Path(tempfile.gettempdir()) / f"cocomposer-bench-jack-{os.getpid()}.log"
+    server: PrivateJackd | None = None
     try:
-        if named and _answers(dict(os.environ)):
+        if named and server_answers(dict(os.environ)):
             yield JackInfo(named, False, f"JACK server '{named}' (already running)")
             return
-        jackd = shutil.which("jackd")
-        if jackd is None:
-            raise JackStartError("jackd is not installed (apt install jackd2), so the end-to-end bench cannot run")
-        name = f"cocomposer-bench-{os.getpid()}"
-        os.environ["JACK_DEFAULT_SERVER"] = name
-        command = [jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", str(RATE), "-p", str(PERIOD)]
-        with log.open("wb") as out:
-            proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
-        deadline = time.monotonic() + timeout
-        while not _answers(dict(os.environ)):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-5:])
-                raise JackStartError(f"jackd did not come up within {timeout:.0f} s: {tail or 'no output'}")
-            time.sleep(0.05)
+        server = PrivateJackd(f"cocomposer-bench-{os.getpid()}")
+        try:
+            server.start(timeout)
+        except JackStartError as err:
+            raise JackStartError(f"{err}; the end-to-end bench cannot run") from err
+        os.environ["JACK_DEFAULT_SERVER"] = server.name
         about = f"a private JACK server (dummy driver, {RATE // 1000} kHz, {PERIOD}-frame period)"
-        yield JackInfo(name, True, about, log)
+        yield JackInfo(server.name, True, about, server)
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        log.unlink(missing_ok=True)
+        if server is not None:
+            server.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

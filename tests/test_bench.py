@@ -312,3 +312,15 @@ def test_memory_readings_and_the_panel_keeps_its_state_aside(tmp_path) -> None:
     assert memory_mb(-1) == {}
     flags = _panel_state_flags(tmp_path)
     assert all(str(tmp_path) in f for f in flags[1::2]), "the panel writes its settings under the bench's folder"
+
+
+def test_a_missing_jackd_is_a_clear_error_and_leaves_nothing_running(monkeypatch, tmp_path) -> None:
+    from cocomposer.errors import CocomposerError
+    from cocomposer.jackd import PrivateJackd
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no jackd, no jack_lsp here
+    server = PrivateJackd("cocomposer-test-missing")
+    with pytest.raises(CocomposerError, match=r"jackd is not installed \(apt install jackd2\)"):
+        server.start(timeout=1)
+    server.stop()  # harmless when nothing started
+    assert not server.log.exists()

@@ -1,0 +1,95 @@
+"""A private JACK server on the dummy driver, for the benchmark and the tests: started, waited for, stopped.
+
+``jackd --no-realtime -n NAME -d dummy -r 48000 -p 64`` keeps real time with a 64-frame period (1.33 ms) and needs
+no sound card. Its clients find it through ``JACK_DEFAULT_SERVER=NAME`` (:attr:`PrivateJackd.env`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from cocomposer.errors import CocomposerError
+
+RATE, PERIOD = 48000, 64
+_LATE = ("ProcessGraphAsyncMaster: Process error", "JackTimedDriver::Process XRun")  # xrun lines in jackd's log
+
+
+class JackStartError(CocomposerError, RuntimeError):
+    """jackd or its tools are missing, or the server it started did not answer."""
+
+
+def jack_tool(tool: str) -> str:
+    """The path of a JACK command-line tool (jackd, jack_lsp, ...); JackStartError when it is not installed."""
+    path = shutil.which(tool)
+    if path is None:
+        raise JackStartError(f"{tool} is not installed (apt install jackd2)")
+    return path
+
+
+def server_answers(env: dict[str, str]) -> bool:
+    """Whether the server that ``env`` names takes a client (``jack_lsp`` succeeds)."""
+    return subprocess.run([jack_tool("jack_lsp")], env=env, capture_output=True, timeout=10).returncode == 0
+
+
+class PrivateJackd:
+    """One ``jackd`` process with the dummy driver, its output in a log file (removed on :meth:`stop`)."""
+
+    def __init__(self, name: str, rate: int = RATE, period: int = PERIOD) -> None:
+        self.name, self.rate, self.period = name, rate, period
+        self.log = Path(tempfile.gettempdir()) / f"{name}.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment a JACK client needs to find this server (and never start another one)."""
+        return {**os.environ, "JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Start jackd and wait until a client can connect; JackStartError (and no process left) if it cannot."""
+        command = [jack_tool("jackd"), "--no-realtime", "-n", self.name, "-d", "dummy"]
+        command += ["-r", str(self.rate), "-p", str(self.period)]
+        with self.log.open("wb") as out:
+            self._proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.monotonic() + timeout
+        while not server_answers(self.env):
+            if self._proc.poll() is not None:
+                tail = self.log_tail()
+                self.stop()
+                raise JackStartError(f"jackd exited: {tail}")
+            if time.monotonic() > deadline:
+                tail = self.log_tail()
+                self.stop()
+                raise JackStartError(f"jackd did not answer within {timeout:.0f} s: {tail}")
+            time.sleep(0.05)
+
+    def log_tail(self, lines: int = 8) -> str:
+        try:
+            text = self.log.read_text(errors="replace").strip()
+        except OSError:
+            return "(no log)"
+        return " | ".join(text.splitlines()[-lines:]) or "(no output)"
+
+    def xruns(self) -> int | None:
+        """Cycles the server reported late so far, a client or the driver itself (MIDI may be lost in them)."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return None
+        return sum(1 for line in text.splitlines() if any(mark in line for mark in _LATE))
+
+    def stop(self) -> None:
+        """Terminate the server (kill it if it does not stop) and remove its log."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self.log.unlink(missing_ok=True)
