@@ -179,3 +179,22 @@ def test_fine_tuning_starts_from_a_checkpoint_with_mode_switching(trained: Path,
     net, state = load_net(run / "last.pt")
     assert state["train_config"]["mode_switch"] == 0.5
     assert net.config == load_net(trained / "run" / "best.pt")[0].config  # the checkpoint's shape, not the default
+
+
+def test_switched_and_transposed_windows_stay_inside_the_keyboard() -> None:
+    from cocomposer.training.corpus import Piece
+    from cocomposer.training.dataset import Split
+
+    # A minor at the top of the MIDI range: its F (125) becomes F# (126) when switched to major, so transposition
+    # may lift the window by one semitone at most
+    pitches = [117, 120, 124, 125, 117, 120, 122, 124, 125, 124] * 6
+    notes = [codec.Note(i / 2, i / 2 + 0.5, p) for i, p in enumerate(pitches)]
+    tokens = np.array(codec.encode_notes(notes), dtype=np.int16)
+    split = Split.from_pieces([Piece("test/top", "test", 0, codec.MOODS.index("minor"), tokens, len(notes))])
+    assert split.tonic[0] == 9
+    for seed in range(100):
+        batch = split.sample(np.random.default_rng(seed), 4, 40, mode_switch=1.0)
+        played = [int(t) for t in batch["tokens"][batch["mask"]]]
+        assert all(0 < t < codec.VOCAB_SIZE for t in played)
+        assert max(codec.token_pitch(t) for t in played if codec.is_on(t)) <= 127
+        assert not any(codec.is_off(t) and codec.token_pitch(t) < 100 for t in played), "no note-on spilled into offs"

@@ -140,13 +140,15 @@ class Split:
             offset = 0 if n <= length + 1 or rng.random() < 0.25 else int(rng.integers(0, n - take + 1))
             lo = self.starts[piece] + offset
             window = self.tokens[lo : lo + take].copy()
+            moved = 0  # how far a mode switch may have moved a pitch past the piece's range
             if mode_switch and rng.random() < mode_switch:
                 start = 0 if rng.random() < 1 / 3 else int(take * rng.uniform(0.15, 0.6))
                 window = switch_mode(window, int(self.tonic[piece]), int(moods[row]), start)
                 moods[row] = 1 - moods[row]
+                moved = 1
             if augment:
-                low = max(TRANSPOSE_LOW, -self.pitch_min[piece])
-                high = min(TRANSPOSE_HIGH, 127 - self.pitch_max[piece])
+                low = max(TRANSPOSE_LOW, -(self.pitch_min[piece] - moved))
+                high = min(TRANSPOSE_HIGH, 127 - (self.pitch_max[piece] + moved))
                 semitones = int(rng.integers(low, high + 1)) if high >= low else 0
                 notes = (window >= codec.ON_BASE) & (window < codec.VOCAB_SIZE)
                 window[notes] += semitones
