@@ -1,0 +1,76 @@
+"""The stage panel over real JACK ports: a second JACK client plays into "cocomposer in" and listens on "cocomposer
+out"; the panel shows both sides in its piano roll, and its panic button closes every note at the listener."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+pytest.importorskip("PyQt6")
+pytest.importorskip("pytestqt")
+pytest.importorskip("tomli_w")
+
+from cocomposer import ports
+from cocomposer.cli import build_parser, settings_from_args
+from ui.app import build_panel
+
+pytestmark = pytest.mark.jack
+PHRASE = [60, 62, 64, 65, 67]
+WAIT = 20_000  # ms
+
+
+def test_the_panel_plays_over_jack_and_its_panic_closes_every_note(jack_server, qtbot, tmp_path) -> None:
+    argv = ["ui", "--api", "jack", "--config", str(tmp_path / "panel.toml"), "--ratings", str(tmp_path / "r.jsonl")]
+    args = build_parser().parse_args([*argv, "--seed", "1", "--silence", "0.5", "--thru", "true"])
+    panel = build_panel(args, settings_from_args(args), poll_seconds=0.1)
+    qtbot.addWidget(panel)
+    heard: list[ports.Message] = []
+    lock = threading.Lock()
+
+    def arrive(_t_ns: int, message: ports.Message) -> None:
+        with lock:
+            heard.append(message)
+
+    def sounding() -> set[tuple[int, int]]:
+        held: set[tuple[int, int]] = set()
+        with lock:
+            for m in heard:
+                if ports.is_note_on(m):
+                    held.add((ports.channel_of(m), m[1]))
+                elif ports.is_note_off(m):
+                    held.discard((ports.channel_of(m), m[1]))
+        return held
+
+    player = listener = None
+    try:
+        assert panel.engine is not None, f"the panel opened its JACK ports: {panel.host.faults}"
+        engine_in = jack_server.wait_for_port(":cocomposer in")
+        engine_out = jack_server.wait_for_port(":cocomposer out")
+        player = ports.open_output(engine_in, "jack", virtual_name="player", client_name="ui-test")
+        listener = ports.open_input(engine_out, "jack", virtual_name="listener", client_name="ui-test")
+        listener.start(arrive)
+        for pitch in PHRASE:
+            player.send((0x90, pitch, 90))
+            qtbot.wait(60)
+            player.send((0x80, pitch, 0))
+            qtbot.wait(40)
+        qtbot.waitUntil(lambda: panel.roll.model.count("player") == len(PHRASE), timeout=5000)
+        qtbot.waitUntil(lambda: panel.roll.model.count("ai") >= 1, timeout=WAIT)
+        out_channel = panel.engine.settings.out_channel - 1
+        with lock:
+            answer = [m for m in heard if ports.is_note_on(m) and ports.channel_of(m) == out_channel]
+        assert answer, "the answer reached a JACK client"
+        player.send((0x90, 48, 100))  # thru: cocomposer now holds the player's note open on its output
+        qtbot.waitUntil(lambda: (0, 48) in sounding(), timeout=5000)
+        panel.panic_button.click()
+        qtbot.waitUntil(lambda: not sounding(), timeout=5000)
+        assert not panel.engine.scheduler.open_notes()
+    finally:
+        for port in (player, listener):
+            if port is not None:
+                port.close()
+        panel.shutdown()
