@@ -20,6 +20,7 @@ from ui.app import build_panel
 
 pytestmark = pytest.mark.jack
 PHRASE = [60, 62, 64, 65, 67]
+PROBE: ports.Message = (0xBF, 119, 0)  # a CC no setting is bound to, on channel 16
 WAIT = 20_000  # ms
 
 
@@ -53,12 +54,22 @@ def test_the_panel_plays_over_jack_and_its_panic_closes_every_note(jack_server, 
         player = ports.open_output(engine_in, "jack", virtual_name="player", client_name="ui-test")
         listener = ports.open_input(engine_out, "jack", virtual_name="listener", client_name="ui-test")
         listener.start(arrive)
+        engine = panel.engine
+        for _ in range(200):  # a JACK connection takes a cycle or more to carry: probe both ways before playing
+            with lock:
+                routed = engine.stats.received > 0 and PROBE in heard
+            if routed:
+                break
+            player.send(PROBE)
+            engine.scheduler.send_now(PROBE)
+            qtbot.wait(25)
+        assert routed, "the test client and the panel's ports were connected within 5 s"
         for pitch in PHRASE:
             player.send((0x90, pitch, 90))
             qtbot.wait(60)
             player.send((0x80, pitch, 0))
             qtbot.wait(40)
-        qtbot.waitUntil(lambda: panel.roll.model.count("player") == len(PHRASE), timeout=5000)
+        qtbot.waitUntil(lambda: panel.roll.model.count("player") == len(PHRASE), timeout=10_000)
         qtbot.waitUntil(lambda: panel.roll.model.count("ai") >= 1, timeout=WAIT)
         out_channel = panel.engine.settings.out_channel - 1
         with lock:
