@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -285,7 +284,7 @@ def test_a_model_that_fails_to_load_is_shown(open_panel, tmp_path) -> None:
 
 
 def test_cocomposer_ui_runs_the_panel_on_loopback_where_no_backend_works(qapp, monkeypatch, tmp_path) -> None:
-    from PyQt6.QtCore import QEventLoop, QTimer
+    from PyQt6.QtCore import QTimer
 
     from cocomposer.cli import main
     from cocomposer.errors import PortError
@@ -309,14 +308,10 @@ def test_cocomposer_ui_runs_the_panel_on_loopback_where_no_backend_works(qapp, m
     QTimer.singleShot(1500, look_and_close)
     argv = ["ui", "--config", str(tmp_path / "panel.toml"), "--ratings", str(tmp_path / "ratings.jsonl")]
     assert main(argv) == 0
-    # The panel's exit left Qt quitting: every later event loop (qtbot.wait in the tests after this one) would
-    # return at once. One more application loop, quit at once, clears that.
+    # The panel's exit leaves Qt quitting: in the tests after this one every qtbot.wait returned at once (found by
+    # tests/test_ui_jack.py, which runs next). One more application loop, quit at once, clears that.
     QTimer.singleShot(0, qapp.quit)
     qapp.exec()
-    loop, started = QEventLoop(), time.perf_counter()
-    QTimer.singleShot(50, loop.quit)
-    loop.exec()
-    assert time.perf_counter() - started >= 0.04, "a local event loop runs again after the panel's exit"
     assert seen.get("engine") == "cocomposer in", seen
     assert "no MIDI backend works" in str(seen["message"]) and "in-process ports" in str(seen["message"])
     assert (tmp_path / "panel.toml").exists()  # the settings were saved on the way out
