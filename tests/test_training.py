@@ -179,6 +179,12 @@ def test_fine_tuning_starts_from_a_checkpoint_with_mode_switching(trained: Path,
     net, state = load_net(run / "last.pt")
     assert state["train_config"]["mode_switch"] == 0.5
     assert net.config == load_net(trained / "run" / "best.pt")[0].config  # the checkpoint's shape, not the default
+    assert state["init"]["checkpoint"] == str(trained / "run" / "best.pt") and state["init"]["step"] == 30
+    more = ["train", "--cache", str(trained / "corpus.npz"), "--run", str(run), "--steps", "6", "--eval-every", "2"]
+    assert training_main(more) == 0  # resumes the fine-tune: its own shape and history, not the flags' defaults
+    net, state = load_net(run / "last.pt")
+    assert state["step"] == 6 and state["init"]["step"] == 30
+    assert "resumed from" in (run / "train.log").read_text()
 
 
 def test_switched_and_transposed_windows_stay_inside_the_keyboard() -> None:

@@ -116,6 +116,16 @@ def _card(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}")
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a share is a number within 0..1, got {text!r}")
+    return value
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     from cocomposer.training.__main__ import DEFAULT_CACHE
 
@@ -137,7 +147,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=200, help="steps of linear learning-rate warm-up")
     p.add_argument("--init", type=Path, help="fine-tune: start from this checkpoint's weights (and its shape)")
     p.add_argument(
-        "--mode-switch", type=float, default=0.0, help="share of windows switched into the other mode (0..1)"
+        "--mode-switch", type=_share, default=0.0, help="share of windows switched into the other mode (0..1)"
     )
     p.set_defaults(func=_train)
 

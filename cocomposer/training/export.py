@@ -8,8 +8,8 @@ with onnxruntime alone.
 Every export first writes the float32 graph and checks it against torch (max abs logit difference at most
 ``PARITY_TOLERANCE``). By default the weights of its matrix products are then quantized to int8 (onnxruntime dynamic
 quantization, 7-bit range so that AVX2 and VNNI processors compute the same integers): a step takes about half the
-time and the test NLL moves by under 0.1%. The goldens of an int8 model are what onnxruntime computes for it, with
-the torch logits kept beside them.
+time, and the test NLL of the shipped model moved by 0.2%. The goldens of an int8 model are what onnxruntime
+computes for it, with the torch logits kept beside them.
 """
 
 from __future__ import annotations

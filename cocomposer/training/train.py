@@ -93,7 +93,10 @@ def train(
     torch.manual_seed(cfg.seed)
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
     start_from, init_facts = None, None
-    if init is not None and not (resume and last_path.exists()):
+    resumed = torch.load(last_path, weights_only=False) if resume and last_path.exists() else None
+    if resumed is not None:
+        net_cfg = NetConfig(**resumed["net_config"])  # the run's own shape, whatever the flags say
+    elif init is not None:
         start_from = torch.load(init, weights_only=False)
         net_cfg = NetConfig(**start_from["net_config"])
     net = CocomposerNet(net_cfg)
@@ -106,8 +109,8 @@ def train(
         log(f"starting from the weights of {init} (its step {start_from['step']}, valid {start_from['best']:.4f})")
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, best, tokens_seen, elapsed_before = 0, float("inf"), 0, 0.0
-    if resume and last_path.exists():
-        state = torch.load(last_path, weights_only=False)
+    if resumed is not None:
+        state = resumed
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, best = state["step"], state["best"]
