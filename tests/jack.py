@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Sequence
 
+from cocomposer import ports
 from cocomposer.jackd import JackStartError, PrivateJackd, jack_tool
 
 JackUnavailableError = JackStartError  # jackd is not installed, or the server did not come up
+
+
+def unmatched(events: Sequence[tuple[float, ports.Message]]) -> set[tuple[int, int]]:
+    """(channel 0..15, pitch) of every note-on in ``events`` (time, message) that no note-off has closed."""
+    sounding: set[tuple[int, int]] = set()
+    for _, m in events:
+        if ports.is_note_on(m):
+            sounding.add((m[0] & 0x0F, m[1]))
+        elif ports.is_note_off(m):
+            sounding.discard((m[0] & 0x0F, m[1]))
+    return sounding
 
 
 class JackServer(PrivateJackd):

@@ -27,6 +27,7 @@ from cocomposer.engine import Engine
 from cocomposer.model import OnnxModel
 from cocomposer.scheduler import ScheduledNote
 from cocomposer.settings import Settings
+from tests.jack import unmatched
 
 pytestmark = pytest.mark.jack
 
@@ -100,16 +101,6 @@ class PollingListener:
 
 def note_ons(events: Sequence[tuple[float, ports.Message]]) -> list[tuple[float, int]]:
     return [(t, m[1]) for t, m in events if ports.is_note_on(m)]
-
-
-def unmatched(events: Sequence[tuple[float, ports.Message]]) -> set[tuple[int, int]]:
-    sounding: set[tuple[int, int]] = set()
-    for _, m in events:
-        if ports.is_note_on(m):
-            sounding.add((m[0] & 0x0F, m[1]))
-        elif ports.is_note_off(m):
-            sounding.discard((m[0] & 0x0F, m[1]))
-    return sounding
 
 
 def all_closed(events: list[tuple[float, ports.Message]]) -> bool:

@@ -20,6 +20,7 @@ from cocomposer.engine import Engine
 from cocomposer.model import OnnxModel
 from cocomposer.scheduler import ScheduledNote
 from cocomposer.settings import Settings
+from tests.jack import unmatched
 
 pytestmark = pytest.mark.jack
 TOLERANCE_BEATS = 1 / 24
@@ -136,15 +137,9 @@ class Rig:
         with self.cond:
             return [(t, m) for t, m in self.arrivals if ports.is_note_on(m)]
 
-    def unmatched(self) -> set[int]:
-        sounding: set[int] = set()
+    def unmatched(self) -> set[tuple[int, int]]:
         with self.cond:
-            for _, m in self.arrivals:
-                if ports.is_note_on(m):
-                    sounding.add(m[1])
-                elif ports.is_note_off(m):
-                    sounding.discard(m[1])
-        return sounding
+            return unmatched(self.arrivals)
 
     def close(self) -> None:
         self.engine.stop()

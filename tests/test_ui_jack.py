@@ -16,6 +16,7 @@ pytest.importorskip("tomli_w")
 
 from cocomposer import ports
 from cocomposer.cli import build_parser, settings_from_args
+from tests.jack import unmatched
 from ui.app import build_panel
 
 pytestmark = pytest.mark.jack
@@ -29,22 +30,16 @@ def test_the_panel_plays_over_jack_and_its_panic_closes_every_note(jack_server, 
     args = build_parser().parse_args([*argv, "--seed", "1", "--silence", "0.5", "--thru", "true"])
     panel = build_panel(args, settings_from_args(args), poll_seconds=0.1)
     qtbot.addWidget(panel)
-    heard: list[ports.Message] = []
+    heard: list[tuple[float, ports.Message]] = []
     lock = threading.Lock()
 
-    def arrive(_t_ns: int, message: ports.Message) -> None:
+    def arrive(t_ns: int, message: ports.Message) -> None:
         with lock:
-            heard.append(message)
+            heard.append((t_ns / 1e9, message))
 
     def sounding() -> set[tuple[int, int]]:
-        held: set[tuple[int, int]] = set()
         with lock:
-            for m in heard:
-                if ports.is_note_on(m):
-                    held.add((ports.channel_of(m), m[1]))
-                elif ports.is_note_off(m):
-                    held.discard((ports.channel_of(m), m[1]))
-        return held
+            return unmatched(heard)
 
     player = listener = None
     try:
@@ -57,7 +52,7 @@ def test_the_panel_plays_over_jack_and_its_panic_closes_every_note(jack_server, 
         engine = panel.engine
         for _ in range(200):  # a JACK connection takes a cycle or more to carry: probe both ways before playing
             with lock:
-                routed = engine.stats.received > 0 and PROBE in heard
+                routed = engine.stats.received > 0 and any(m == PROBE for _, m in heard)
             if routed:
                 break
             player.send(PROBE)
@@ -73,7 +68,7 @@ def test_the_panel_plays_over_jack_and_its_panic_closes_every_note(jack_server, 
         qtbot.waitUntil(lambda: panel.roll.model.count("ai") >= 1, timeout=WAIT)
         out_channel = panel.engine.settings.out_channel - 1
         with lock:
-            answer = [m for m in heard if ports.is_note_on(m) and ports.channel_of(m) == out_channel]
+            answer = [m for _, m in heard if ports.is_note_on(m) and ports.channel_of(m) == out_channel]
         assert answer, "the answer reached a JACK client"
         player.send((0x90, 48, 100))  # thru: cocomposer now holds the player's note open on its output
         qtbot.waitUntil(lambda: (0, 48) in sounding(), timeout=5000)

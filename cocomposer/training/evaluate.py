@@ -102,10 +102,10 @@ def _continue(
     "auto" gives: the label alone."""
     model.set_style(style)
     model.set_mood(mood)
-    histogram = pitch_class_histogram((n.pitch for n in prompt), (n.end - n.start for n in prompt))
-    mood_key = find_key(histogram, codec.MOODS[mood]) if lean else None
-    if mood_key is not None:
-        controls = controls.with_(mood_key=mood_key)
+    if lean:
+        histogram = pitch_class_histogram((n.pitch for n in prompt), (n.end - n.start for n in prompt))
+        if (mood_key := find_key(histogram, codec.MOODS[mood])) is not None:
+            controls = controls.with_(mood_key=mood_key)
     encoder = prime(model, prompt)
     return continue_from(model, encoder, controls, rng, ANSWER_BEATS, start_beat=PROMPT_BEATS).notes
 
