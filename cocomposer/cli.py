@@ -127,7 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("continue", help="continue the phrase in a MIDI file (offline)")
     p.add_argument("input", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--bars", type=float, default=4)
+    p.add_argument("--bars", type=float, default=4, help="bars of the file's own time signature (4/4 if none)")
+    p.add_argument(
+        "--quantize",
+        choices=("bar", "beat"),
+        default="bar",
+        help="start on the next bar line after the phrase, or the next beat (always ends on a bar line)",
+    )
     p.add_argument("--style", default="folk")
     p.add_argument("--mood", default="auto")
     p.add_argument("--temperature", type=float, default=1.0)
@@ -136,7 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", type=Path)
 
-    p = sub.add_parser("eval", help="evaluate the model on the test split (needs the train extra)")
+    p = sub.add_parser(
+        "eval",
+        help="evaluate the model on the test split (needs the train extra); --musical: the musical benchmark",
+    )
     p.add_argument("args", nargs=argparse.REMAINDER, help="passed to `python -m cocomposer.training eval`")
 
     p = sub.add_parser("bench", help="measure step time, end-to-end latency and start-up (prints a table, writes JSON)")
@@ -154,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    eval_only = argv[:1] == ["eval"]  # its flags belong to the evaluation's own parser
+    args = argparse.Namespace(command="eval", args=argv[1:]) if eval_only else parser.parse_args(argv)
     try:
         return _dispatch(parser, args)
     except CocomposerError as err:
@@ -197,6 +208,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return run_demo(args, settings_from_args(args))
     if command == "continue":
         return _continue(args)
+    if command == "eval" and "--musical" in args.args:
+        from cocomposer.musical_bench import main as musical_main
+
+        return musical_main(args.args)
     if command == "eval":
         try:
             from cocomposer.training.__main__ import main as training_main
@@ -225,11 +240,20 @@ def _continue(args: argparse.Namespace) -> int:
     controls = Controls(temperature=args.temperature, top_p=args.top_p)
     Settings(style=args.style, mood=args.mood)  # validates the labels with a clear message
     result = continue_file(
-        args.input, args.output, args.bars, args.style, args.mood, controls, args.seed, args.model, key_lock=args.key
+        args.input,
+        args.output,
+        args.bars,
+        args.style,
+        args.mood,
+        controls,
+        args.seed,
+        args.model,
+        key_lock=args.key,
+        quantize=args.quantize,
     )
     notes = result.continuation.notes
     print(
-        f"continued {len(result.prompt)} notes with {len(notes)} notes over {args.bars:g} bars "
+        f"continued {len(result.prompt)} notes with {len(notes)} notes over {args.bars:g} bars of {result.meter} "
         f"(style {result.style}, mood {result.mood}) -> {args.output}"
     )
     return 0

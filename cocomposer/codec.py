@@ -11,7 +11,9 @@ notes is unique. Velocity is not in the vocabulary: the corpus is made of scores
 information, so the engine chooses the velocity of what it plays (see ``cocomposer.sampling``).
 
 Style and mood condition the model as side inputs of every step (see :data:`STYLES`, :data:`MOODS`), not as tokens
-in the stream, so a player can turn the style knob in the middle of a phrase and the next step hears it.
+in the stream, so a player can turn the style knob in the middle of a phrase and the next step hears it. So do the
+meter and the position in the bar (see :data:`METERS`, :func:`meter_of`, :func:`bar_position`): the model knows beat
+one from beat three, and a waltz from a march.
 
 :class:`StreamEncoder` turns live, timestamped note messages into tokens one message at a time with no look-ahead;
 for the same notes it yields exactly :func:`encode_notes`. :func:`decode` turns tokens back into notes.
@@ -23,12 +25,19 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from cocomposer.errors import ConfigError
+
 TICKS_PER_BEAT = 12
 MAX_SHIFT = 48
 N_PITCHES = 128
 
 STYLES: tuple[str, ...] = ("folk", "celtic", "chorale", "renaissance", "classical")
 MOODS: tuple[str, ...] = ("major", "minor")
+# Meters the model tells apart. 2/2 plays as 4/4 and 6/4 as 3/2 (same bar, same beats); any other meter is "other",
+# still with its own bar length. Bars are counted in ticks; positions of :data:`MAX_BAR_TICKS` or more are clipped.
+METERS: tuple[str, ...] = ("4/4", "3/4", "2/4", "6/8", "3/2", "other")
+MAX_BAR_TICKS = 96
+_METER_ALIASES = {"2/2": "4/4", "6/4": "3/2"}
 
 PAD = 0
 SHIFT_BASE = 1  # SHIFT_k is SHIFT_BASE + k - 1
@@ -93,9 +102,63 @@ def vocabulary_hash() -> str:
     """A short hash of everything a model must agree on with this codec."""
     spec = (
         f"v1|tpb={TICKS_PER_BEAT}|maxshift={MAX_SHIFT}|pitches={N_PITCHES}|pad={PAD}|shift={SHIFT_BASE}|"
-        f"on={ON_BASE}|off={OFF_BASE}|styles={','.join(STYLES)}|moods={','.join(MOODS)}"
+        f"on={ON_BASE}|off={OFF_BASE}|styles={','.join(STYLES)}|moods={','.join(MOODS)}|"
+        f"meters={','.join(METERS)}|bar={MAX_BAR_TICKS}"
     )
     return hashlib.sha256(spec.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Meter:
+    """A time signature as the model hears it: which of :data:`METERS` it is and how many ticks a bar holds."""
+
+    numerator: int
+    denominator: int
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.numerator <= 32 and self.denominator in (1, 2, 4, 8, 16, 32)):
+            raise ConfigError(f"a meter is N/D with N in 1..32 and D a power of two up to 32, got {self}")
+
+    def __str__(self) -> str:
+        return f"{self.numerator}/{self.denominator}"
+
+    @property
+    def index(self) -> int:
+        """The model's meter input: the position of this meter (or its alias) in :data:`METERS`."""
+        name = _METER_ALIASES.get(str(self), str(self))
+        return METERS.index(name) if name in METERS else METERS.index("other")
+
+    @property
+    def bar_ticks(self) -> int:
+        """Ticks in one bar (at least 1)."""
+        return max(1, round(self.numerator * 4 * TICKS_PER_BEAT / self.denominator))
+
+    @property
+    def bar_beats(self) -> float:
+        """Quarter-note beats in one bar."""
+        return self.bar_ticks / TICKS_PER_BEAT
+
+    @classmethod
+    def parse(cls, text: str) -> Meter:
+        """``"3/4"`` -> Meter(3, 4); raises :class:`ConfigError` (a ValueError) on anything else."""
+        try:
+            numerator, denominator = (int(part) for part in text.strip().split("/"))
+        except ValueError as err:
+            raise ConfigError(f"a meter is written N/D, e.g. 3/4 or 6/8; got {text!r}") from err
+        return cls(numerator, denominator)
+
+    @classmethod
+    def of_beats(cls, beats_per_bar: int) -> Meter:
+        """The meter a live player means by ``beats_per_bar`` quarter-note beats (6 is 3/2, not 6/8)."""
+        return {6: cls(3, 2)}.get(beats_per_bar, cls(beats_per_bar, 4))
+
+
+COMMON_TIME = Meter(4, 4)
+
+
+def bar_position(tick: int, meter: Meter, origin: int = 0) -> int:
+    """The model's bar-position input: ticks since the last bar line (bar lines at ``origin`` + k bars), clipped."""
+    return min((tick - origin) % meter.bar_ticks, MAX_BAR_TICKS - 1)
 
 
 def beats_to_ticks(beats: float) -> int:

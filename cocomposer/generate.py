@@ -74,7 +74,9 @@ def continue_from(
     budget = 40 * max(1, end_tick - start_tick)  # a hard stop far above any musical answer
     while encoder.tick < end_tick and budget > 0 and not (should_stop and should_stop()):
         budget -= 1
-        token = model.sample(controls, rng, encoder.sounding.keys(), own.keys())
+        ages = {pitch: encoder.tick - onset for pitch, onset in own.items()}
+        onsets = end_tick - encoder.tick >= controls.min_note_ticks  # a note started now could not reach its length
+        token = model.sample(controls, rng, encoder.sounding.keys(), ages, onsets)
         if codec.is_shift(token):
             # Never step past the end of the answer, and close notes held too long.
             token = codec.shift_token(min(codec.shift_ticks(token), end_tick - encoder.tick))

@@ -44,6 +44,13 @@ class Listen:
 
 
 @dataclass(frozen=True)
+class SetMeter:
+    """The music's meter from now on; bar lines fall on multiples of a bar from beat 0 (as every clock counts)."""
+
+    meter: codec.Meter
+
+
+@dataclass(frozen=True)
 class Answer:
     request_id: int
     start_beat: float
@@ -138,6 +145,8 @@ class Generator:
             try:
                 if isinstance(job, Listen):
                     self._listen(job)
+                elif isinstance(job, SetMeter):
+                    self.model.set_meter(job.meter, 0)
                 elif isinstance(job, Answer):
                     self._answer(job)
                 elif callable(job):

@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import mido
 
-from cocomposer.codec import Note
-from cocomposer.errors import MidiFileError
+from cocomposer.codec import COMMON_TIME, Meter, Note
+from cocomposer.errors import ConfigError, MidiFileError
 
 TICKS_PER_BEAT = 480
 
 
+@dataclass(frozen=True)
+class Phrase:
+    """What a MIDI file says about the music in it: its notes, first tempo and first time signature."""
+
+    notes: list[Note]
+    bpm: float
+    meter: Meter
+
+
 def read_notes(path: Path | str) -> tuple[list[Note], float]:
     """All notes of a MIDI file (every track and channel but drums), and its first tempo in BPM (120 if none)."""
+    phrase = read_phrase(path)
+    return phrase.notes, phrase.bpm
+
+
+def read_phrase(path: Path | str) -> Phrase:
+    """The notes (every track and channel but drums), the first tempo (120 BPM if none) and the first time
+    signature (4/4 if none) of a MIDI file."""
     path = Path(path)
     try:
         midi = mido.MidiFile(str(path))
@@ -28,6 +45,7 @@ def read_notes(path: Path | str) -> tuple[list[Note], float]:
     tpb = midi.ticks_per_beat or TICKS_PER_BEAT
     notes: list[Note] = []
     bpm = None
+    meter: Meter | None = None
     for track in midi.tracks:
         tick = 0
         sounding: dict[tuple[int, int], tuple[int, int]] = {}
@@ -35,6 +53,11 @@ def read_notes(path: Path | str) -> tuple[list[Note], float]:
             tick += msg.time
             if msg.type == "set_tempo" and bpm is None:
                 bpm = mido.tempo2bpm(msg.tempo)
+            if msg.type == "time_signature" and meter is None:
+                try:
+                    meter = Meter(msg.numerator, msg.denominator)
+                except ConfigError:
+                    meter = COMMON_TIME  # a signature the model cannot count (e.g. 7/64): bars of 4/4
             if msg.type not in ("note_on", "note_off") or msg.channel == 9:
                 continue
             key = (msg.channel, msg.note)
@@ -51,7 +74,7 @@ def read_notes(path: Path | str) -> tuple[list[Note], float]:
     notes.sort()
     if not notes:
         raise MidiFileError(f"{path} holds no notes (drums on channel 10 are ignored); give a phrase to continue")
-    return notes, float(bpm or 120.0)
+    return Phrase(notes, float(bpm or 120.0), meter or COMMON_TIME)
 
 
 def _track(name: str, notes: Sequence[Note], channel: int, program: int | None = None) -> mido.MidiTrack:
@@ -75,12 +98,17 @@ def _track(name: str, notes: Sequence[Note], channel: int, program: int | None =
     return track
 
 
-def write_tracks(path: Path | str, tracks: Sequence[tuple[str, Sequence[Note], int]], bpm: float = 120.0) -> None:
-    """A type 1 MIDI file with a tempo track and one track per (name, notes, channel)."""
+def write_tracks(
+    path: Path | str,
+    tracks: Sequence[tuple[str, Sequence[Note], int]],
+    bpm: float = 120.0,
+    meter: Meter = COMMON_TIME,
+) -> None:
+    """A type 1 MIDI file with a tempo and time-signature track and one track per (name, notes, channel)."""
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     meta = mido.MidiTrack()
     meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    meta.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+    meta.append(mido.MetaMessage("time_signature", numerator=meter.numerator, denominator=meter.denominator, time=0))
     meta.append(mido.MetaMessage("end_of_track", time=0))
     midi.tracks.append(meta)
     for name, notes, channel in tracks:

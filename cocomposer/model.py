@@ -8,7 +8,7 @@ is read into a frozen :class:`ModelInfo`; a model whose vocabulary does not matc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +85,8 @@ class OnnxModel:
         self.info = info
         self.style = 0
         self.mood = 0
+        self.meter = codec.COMMON_TIME
+        self.bar_origin = 0  # a tick on which a bar line falls
         self.cond_scale = np.array(PLAYING_STRENGTH, dtype=np.float32)
         self._has_scale = "cond_scale" in {i.name for i in session.get_inputs()}
         self.reset()
@@ -114,6 +116,11 @@ class OnnxModel:
     def set_mood(self, mood: str | int) -> None:
         self.mood = self._index(mood, self.info.moods, "mood")
 
+    def set_meter(self, meter: codec.Meter, bar_origin: int = 0) -> None:
+        """The meter the music is in, and a tick on which one of its bar lines falls; heard from the next step on."""
+        self.meter = meter
+        self.bar_origin = bar_origin
+
     def set_strength(self, style: float = 1.0, mood: float = 1.0) -> None:
         """How much the style and mood labels count: 1 is what the model was trained with; more pulls harder."""
         self.cond_scale = np.array([style, mood], dtype=np.float32)
@@ -141,8 +148,10 @@ class OnnxModel:
         feeds = {
             "token": np.array([token], dtype=np.int64),
             "phase": np.array([self.tick % codec.TICKS_PER_BEAT], dtype=np.int64),
+            "bar_position": np.array([codec.bar_position(self.tick, self.meter, self.bar_origin)], dtype=np.int64),
             "style": np.array([self.style], dtype=np.int64),
             "mood": np.array([self.mood], dtype=np.int64),
+            "meter": np.array([self.meter.index], dtype=np.int64),
             "state": self.state,
         }
         if self._has_scale:
@@ -161,12 +170,14 @@ class OnnxModel:
         controls: Controls,
         rng: np.random.Generator,
         sounding: Iterable[int] = (),
-        closable: Iterable[int] | None = None,
+        closable: Mapping[int, int] | Iterable[int] | None = None,
+        onsets: bool = True,
     ) -> int:
-        """Draw the next token under ``controls`` (not fed: call :meth:`step` with it to play it)."""
-        return sample_token(
-            self.logits, controls, rng, frozenset(sounding), None if closable is None else frozenset(closable)
-        )
+        """Draw the next token under ``controls`` (not fed: call :meth:`step` with it to play it); ``closable`` as a
+        mapping gives each note's age in ticks (see :func:`cocomposer.sampling.masked_logits`)."""
+        if closable is not None and not isinstance(closable, Mapping):
+            closable = frozenset(closable)
+        return sample_token(self.logits, controls, rng, frozenset(sounding), closable, onsets)
 
     def snapshot(self) -> ModelState:
         return ModelState(self.state.copy(), self.logits.copy(), self.tick)

@@ -3,10 +3,15 @@
 What a player turns (temperature, top-p, key lock, pitch range, density) acts here, on the logits of one step, so
 every change is heard on the next note. Tokens that would make no sense (a note-off for a silent key, a note-on for
 a sounding one) are masked too, so the model can never open a note twice or close one it did not open.
+
+No blips or clicks by construction: a note may end only once it has sounded ``min_note_ticks`` (default 2 ticks,
+1/6 beat: a sixteenth-note triplet), so a zero-length note cannot be sampled; and once ``max_polyphony`` of the
+answer's notes sound, no note-on can be drawn, on the same tick or later, until one of them has closed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -27,6 +32,7 @@ class Controls:
     high: int = 96  # highest pitch the model may play
     density: float = 1.0  # >1 more notes, <1 fewer: scales the odds of a note-on against waiting
     max_polyphony: int = 6
+    min_note_ticks: int = 2  # shortest note the model may play, in ticks (1/12 beat); at least 1
     bias: np.ndarray | None = field(default=None, compare=False)  # additive logit bias (session preferences)
     mood_key: Key | None = None  # mood control: lean toward this key (the best fit of the chosen mode to the music)
     mood_strength: float = 5.0  # logits taken from notes outside its scale (see MOOD_STEPS)
@@ -42,6 +48,8 @@ class Controls:
             raise ConfigError(f"density must be within 0.1..10, got {self.density}")
         if self.max_polyphony < 1:
             raise ConfigError(f"max polyphony must be at least 1, got {self.max_polyphony}")
+        if not 1 <= self.min_note_ticks <= codec.TICKS_PER_BEAT * 4:
+            raise ConfigError(f"the shortest note must be 1..48 ticks (1/12 beat each), got {self.min_note_ticks}")
 
     def with_(self, **changes: object) -> Controls:
         return replace(self, **changes)
@@ -105,30 +113,45 @@ def _static_scores(controls: Controls) -> np.ndarray:
 
 
 def masked_logits(
-    logits: np.ndarray, controls: Controls, sounding: frozenset[int], closable: frozenset[int] | None = None
+    logits: np.ndarray,
+    controls: Controls,
+    sounding: Set[int],
+    closable: Mapping[int, int] | Set[int] | None = None,
+    onsets: bool = True,
 ) -> np.ndarray:
     """Logits with impossible or forbidden tokens at -inf and density and bias applied (before temperature).
 
     ``sounding``: every pitch that sounds (nobody may start it again); ``closable``: the pitches this answer opened
-    and may close (default: all sounding), so the model never ends a note the player is holding.
+    and may close (default: all sounding), so the model never ends a note the player is holding; as a mapping, each
+    pitch's age in ticks, and a note younger than ``controls.min_note_ticks`` may not close yet. ``onsets`` False:
+    no note may start (the answer ends too soon for one).
     """
     out = logits + _static_scores(controls)  # a new float64 array
     if sounding:
         out[codec.ON_BASE + np.fromiter(sounding, dtype=np.int64, count=len(sounding))] = -np.inf
     closers = sounding if closable is None else closable
+    if isinstance(closers, Mapping):
+        ready = [p for p, age in closers.items() if age >= controls.min_note_ticks]
+    else:
+        ready = list(closers)
     off = out[codec.OFF_BASE : codec.VOCAB_SIZE]
-    if closers:
-        index = np.fromiter(closers, dtype=np.int64, count=len(closers))
+    if ready:
+        index = np.asarray(ready, dtype=np.int64)
         kept = off[index]
         off[:] = -np.inf
         off[index] = kept
     else:
         off[:] = -np.inf
+    if not onsets:
+        out[codec.ON_BASE : codec.OFF_BASE] = -np.inf
     if len(closers) >= controls.max_polyphony:
         # Every voice is taken: no onset, and no waiting either. A model that wants a new note would otherwise wait
         # tick by tick for a voice that only its own note-off frees (measured: 75% of all samples in the step
-        # benchmark were such waits). It must close one of its notes now, the one it likes least to hold.
-        out[codec.SHIFT_BASE : codec.OFF_BASE] = -np.inf
+        # benchmark were such waits). It must close one of its notes now, the one it likes least to hold; if each
+        # is younger than the shortest note, it waits for the first to come of age.
+        out[codec.ON_BASE : codec.OFF_BASE] = -np.inf
+        if ready:
+            out[codec.SHIFT_BASE : codec.ON_BASE] = -np.inf
     return out
 
 
@@ -136,11 +159,13 @@ def sample_token(
     logits: np.ndarray,
     controls: Controls,
     rng: np.random.Generator,
-    sounding: frozenset[int] = frozenset(),
-    closable: frozenset[int] | None = None,
+    sounding: Set[int] = frozenset(),
+    closable: Mapping[int, int] | Set[int] | None = None,
+    onsets: bool = True,
 ) -> int:
-    """One token drawn from ``logits`` under ``controls``: masks, temperature, then nucleus (top-p) sampling."""
-    scores = masked_logits(logits, controls, sounding, closable)
+    """One token drawn from ``logits`` under ``controls``: masks (see :func:`masked_logits`), temperature, then
+    nucleus (top-p) sampling."""
+    scores = masked_logits(logits, controls, sounding, closable, onsets)
     best = scores.max()
     if best == -np.inf:
         return codec.shift_token(1)

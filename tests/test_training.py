@@ -18,7 +18,7 @@ from cocomposer.generate import continue_from, prime  # noqa: E402
 from cocomposer.model import OnnxModel  # noqa: E402
 from cocomposer.sampling import Controls  # noqa: E402
 from cocomposer.training.__main__ import main as training_main  # noqa: E402
-from cocomposer.training.export import golden_inputs, torch_step_logits  # noqa: E402
+from cocomposer.training.export import GOLDEN_METER, golden_inputs, torch_step_logits  # noqa: E402
 from cocomposer.training.train import load_net  # noqa: E402
 
 pytestmark = pytest.mark.train
@@ -71,9 +71,14 @@ def test_onnx_matches_torch_over_500_steps(trained: Path) -> None:
     model.set_strength(1.0, 1.0)  # as in training
     model.set_style(int(inputs["style"][0]))
     model.set_mood(int(inputs["mood"][0]))
+    model.set_meter(GOLDEN_METER)  # the bar positions of the goldens count 3/4 bars from tick 0
     got = np.stack([model.step(int(t)).copy() for t in inputs["tokens"]])
     assert got.shape == expected.shape == (500, codec.VOCAB_SIZE)
     assert np.abs(got - expected).max() <= 1e-4
+    model.reset()
+    model.set_meter(codec.COMMON_TIME)  # the same tokens heard in 4/4 are another input: the meter is really fed
+    heard_in_four = np.stack([model.step(int(t)).copy() for t in inputs["tokens"]])
+    assert np.abs(heard_in_four - expected).max() > 1e-3
 
 
 def test_exported_model_continues_a_phrase(trained: Path) -> None:
@@ -126,6 +131,7 @@ def test_the_default_export_is_int8_and_checks_itself(trained: Path) -> None:
     model.set_strength(1.0, 1.0)
     model.set_style(int(golden["style"][0]))
     model.set_mood(int(golden["mood"][0]))
+    model.set_meter(GOLDEN_METER)
     got = np.stack([model.step(int(t)).copy() for t in golden["tokens"]])
     assert np.abs(got - golden["expected_logits"]).max() <= sidecar["golden_tolerance"]
     # int8 is close to torch, not equal: the same likeliest next token almost everywhere
@@ -204,3 +210,74 @@ def test_switched_and_transposed_windows_stay_inside_the_keyboard() -> None:
         assert all(0 < t < codec.VOCAB_SIZE for t in played)
         assert max(codec.token_pitch(t) for t in played if codec.is_on(t)) <= 127
         assert not any(codec.is_off(t) and codec.token_pitch(t) < 100 for t in played), "no note-on spilled into offs"
+
+
+def test_prepare_reads_each_pieces_meter_and_bar_lines(trained: Path) -> None:
+    from cocomposer.training.corpus import load_cache
+
+    pieces = load_cache(trained / "corpus.npz")
+    meters = {str(p.meter) for p in pieces}
+    assert {"3/4", "6/8"} <= meters, meters  # airdsAirs holds waltzes, jigs and reels
+    assert all(0 <= p.bar_origin < p.meter.bar_ticks for p in pieces)
+    assert any(p.bar_origin for p in pieces), "some tunes start with an upbeat"
+
+
+def test_windows_carry_the_bar_position_of_their_piece() -> None:
+    from cocomposer.training.corpus import Piece
+    from cocomposer.training.dataset import Split
+
+    # a waltz with a one-beat upbeat: bar lines at beats 1, 4, 7, ... (tick 12 + 36k)
+    notes = [codec.Note(i, i + 0.5, 60 + i % 5) for i in range(30)]
+    tokens = np.array(codec.encode_notes(notes), dtype=np.int16)
+    waltz = Piece("test/waltz", "test", 0, 0, tokens, len(notes), codec.Meter(3, 4), codec.TICKS_PER_BEAT)
+    batch = Split.from_pieces([waltz]).sample(np.random.default_rng(0), 2, len(tokens) + 8, augment=False)
+    assert (batch["meter"] == codec.METERS.index("3/4")).all()
+    for row in range(2):  # the piece is shorter than a window: every window starts at its first note
+        n = int(batch["mask"][row].sum())
+        ticks = np.cumsum([codec.shift_ticks(int(t)) for t in batch["tokens"][row, :n]])
+        assert (batch["bar_positions"][row, :n] == (ticks - 12) % 36).all()
+        assert (batch["phases"][row, :n] == ticks % 12).all()
+
+
+def test_played_windows_sound_played_and_count_only_the_written_part() -> None:
+    from cocomposer.training.dataset import play_like_a_person
+
+    notes = [codec.Note(i / 2, i / 2 + 0.5, 60 + (i * 3) % 12) for i in range(48)]
+    tokens = np.array(codec.encode_notes(notes))
+    shorter = 0
+    for seed in range(40):
+        played, cut = play_like_a_person(tokens, 0, np.random.default_rng(seed))
+        heard = codec.decode(played.tolist())
+        before = [n for n in heard if codec.beats_to_ticks(n.start) < cut]
+        after = [n for n in heard if codec.beats_to_ticks(n.start) >= cut]
+        assert after == [n for n in notes if codec.beats_to_ticks(n.start) >= cut], "the written part is untouched"
+        assert 0 < cut < 24 * codec.TICKS_PER_BEAT and before
+        shorter += sum(n.end - n.start < 0.5 - 1e-9 for n in before) > len(before) / 2
+    assert shorter >= 20, "most played parts are detached or staccato"
+
+
+def test_played_augmentation_masks_the_loss_over_the_played_part(trained: Path) -> None:
+    from cocomposer.training.corpus import load_cache
+    from cocomposer.training.dataset import Split
+
+    split = Split.from_pieces(load_cache(trained / "corpus.npz"))
+    clean = split.sample(np.random.default_rng(0), 16, 64)
+    played = split.sample(np.random.default_rng(0), 16, 64, played=1.0)
+    assert (clean["counted"] == clean["mask"]).all()
+    assert played["counted"].sum() < played["mask"].sum()
+    assert (played["counted"] <= played["mask"]).all()
+
+
+def test_training_with_played_windows_and_a_warm_start_from_onnx(trained: Path, tmp_path: Path) -> None:
+    from cocomposer.training.warmstart import net_from_onnx, write_checkpoint
+
+    onnx = trained / "smoke.onnx"  # float32: the rebuilt network must compute what the graph computes
+    net = net_from_onnx(onnx)
+    golden = np.load(onnx.with_name(onnx.stem + ".golden.npz"))
+    assert np.abs(torch_step_logits(net, dict(golden)) - golden["expected_logits"]).max() < 1e-4
+    start = write_checkpoint(onnx, tmp_path / "warm.pt")
+    run = tmp_path / "played"
+    tune = ["train", "--cache", str(trained / "corpus.npz"), "--run", str(run), "--steps", "2", "--eval-every", "2"]
+    assert training_main([*tune, "--init", str(start), "--played", "0.5"]) == 0
+    _, state = load_net(run / "last.pt")
+    assert state["train_config"]["played"] == 0.5

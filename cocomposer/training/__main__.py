@@ -24,12 +24,16 @@ def _prepare(args: argparse.Namespace) -> None:
         jobs = jobs[: args.limit]
     start = time.monotonic()
     cache_dir = args.cache.parent / (args.cache.stem + "-files")
-    pieces = [p for batch in corpus.parse_corpus(jobs, cache_dir, workers=args.workers) for p in batch]
+    batches = list(corpus.parse_corpus(jobs, cache_dir, workers=args.workers))
+    pieces = [p for batch in batches if batch for p in batch]
+    skipped = sum(1 for batch in batches if not batch)
     if not pieces:
         raise CocomposerError("no pieces could be parsed from the corpus")
     corpus.save_cache(pieces, args.cache)
     table = corpus.summarize(pieces)
     print(f"{len(pieces)} pieces from {len(jobs)} files in {time.monotonic() - start:.0f} s -> {args.cache}")
+    if skipped:
+        print(f"{skipped} files gave no piece (unparseable, fewer than 8 notes, or an ABC tune with unreadable bars)")
     for name, row in sorted(table.items()):
         print(f"  {name:20s} {row['pieces']:6d} pieces {row['notes']:9d} notes {row['tokens']:9d} tokens")
 

@@ -52,6 +52,7 @@ def _train(args: argparse.Namespace) -> None:
         seed=args.seed,
         warmup=args.warmup,
         mode_switch=args.mode_switch,
+        played=args.played,
     )
     log = _logger(args.run / "train.log")
     best = train(
@@ -148,6 +149,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", type=Path, help="fine-tune: start from this checkpoint's weights (and its shape)")
     p.add_argument(
         "--mode-switch", type=_share, default=0.0, help="share of windows switched into the other mode (0..1)"
+    )
+    p.add_argument(
+        "--played", type=_share, default=0.0, help="share of windows whose first part is played like a person (0..1)"
     )
     p.set_defaults(func=_train)
 

@@ -22,6 +22,7 @@ import numpy as np
 from cocomposer import codec
 from cocomposer.errors import DataError
 from cocomposer.keys import find_key, pitch_class_histogram
+from cocomposer.training.abc import pickup_beats
 
 # collection folder -> style label. Documented in models/MODEL_CARD.md.
 COLLECTION_STYLE: dict[str, str] = {
@@ -58,8 +59,8 @@ COLLECTION_STYLE: dict[str, str] = {
 }
 SCORE_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn")
 SPLIT_NAMES = ("train", "valid", "test")
-CACHE_VERSION = 1
-PARSER_VERSION = 2  # bump when parsing changes, to invalidate the per-file cache
+CACHE_VERSION = 2
+PARSER_VERSION = 3  # bump when parsing changes, to invalidate the per-file cache
 _HEADER = re.compile(r"^[A-Za-z]:")
 _QUOTED = re.compile(r'"[^"\n]*"')
 
@@ -72,6 +73,8 @@ class Piece:
     mood: int
     tokens: np.ndarray  # int16
     n_notes: int
+    meter: codec.Meter = codec.COMMON_TIME  # the piece's first time signature
+    bar_origin: int = 0  # the tick (from the first note) of a bar line, within 0..bar_ticks-1
 
     @property
     def split(self) -> str:
@@ -109,7 +112,17 @@ def list_jobs(root: Path, collections: list[str] | None = None) -> list[tuple[st
     return jobs
 
 
-def _notes_to_piece(name: str, collection: str, notes: list[codec.Note]) -> Piece | None:
+def _meter(numerator: int, denominator: int) -> codec.Meter:
+    try:
+        return codec.Meter(int(numerator), int(denominator))
+    except ValueError:
+        return codec.COMMON_TIME
+
+
+def _notes_to_piece(
+    name: str, collection: str, notes: list[codec.Note], meter: codec.Meter, bar_line: float
+) -> Piece | None:
+    """A piece from its notes; ``bar_line`` is the time (in beats, on the notes' clock) of any bar line."""
     notes = [n for n in notes if n.end > n.start and 0 <= n.pitch < 128]
     if len(notes) < 8:
         return None
@@ -120,7 +133,8 @@ def _notes_to_piece(name: str, collection: str, notes: list[codec.Note]) -> Piec
     mood = codec.MOODS.index(key.mode) if key else 0
     tokens = np.asarray(codec.encode_notes(shifted), dtype=np.int16)
     style = codec.STYLES.index(COLLECTION_STYLE[collection])
-    return Piece(name, collection, style, mood, tokens, len(shifted))
+    origin = codec.beats_to_ticks(bar_line - first) % meter.bar_ticks
+    return Piece(name, collection, style, mood, tokens, len(shifted), meter, origin)
 
 
 def _parse_abc(collection: str, path: str) -> list[Piece]:
@@ -139,13 +153,18 @@ def _parse_abc(collection: str, path: str) -> list[Piece]:
         except Exception:
             continue
         tpq = score.ticks_per_quarter
+        signatures = score.time_signatures
+        meter = _meter(signatures[0].numerator, signatures[0].denominator) if len(signatures) else codec.COMMON_TIME
+        pickup = pickup_beats(tune)
+        if pickup is None:
+            continue  # where the bar lines fall is unknown: better no tune than one heard off the bar
         notes = [
             codec.Note(n.time / tpq, (n.time + n.duration) / tpq, n.pitch)
             for track in score.tracks
             if not track.is_drum
             for n in track.notes
         ]
-        piece = _notes_to_piece(f"{collection}/{Path(path).name}#{index}", collection, notes)
+        piece = _notes_to_piece(f"{collection}/{Path(path).name}#{index}", collection, notes, meter, pickup)
         if piece:
             pieces.append(piece)
     return pieces
@@ -163,13 +182,24 @@ def _parse_score(collection: str, path: str) -> list[Piece]:
     for index, score in enumerate(scores):
         try:
             notes = _score_notes(score)
+            meter, bar_line = _score_meter(score)
         except Exception:
             continue
         suffix = f"#{index}" if len(scores) > 1 else ""
-        piece = _notes_to_piece(f"{collection}/{Path(path).name}{suffix}", collection, notes)
+        piece = _notes_to_piece(f"{collection}/{Path(path).name}{suffix}", collection, notes, meter, bar_line)
         if piece:
             pieces.append(piece)
     return pieces
+
+
+def _score_meter(score) -> tuple[codec.Meter, float]:
+    """The first time signature of a music21 score and the offset of a bar line (after a pickup measure, if any)."""
+    signatures = list(score.recurse().getElementsByClass("TimeSignature"))
+    meter = _meter(signatures[0].numerator, signatures[0].denominator) if signatures else codec.COMMON_TIME
+    parts = list(score.parts) or [score]
+    measures = list(parts[0].getElementsByClass("Measure"))
+    bar_line = float(measures[1].offset) if len(measures) > 1 else 0.0
+    return meter, bar_line
 
 
 def _score_notes(score) -> list[codec.Note]:
@@ -263,6 +293,8 @@ def save_cache(pieces: list[Piece], path: Path) -> None:
         style=np.array([p.style for p in pieces], dtype=np.int8),
         mood=np.array([p.mood for p in pieces], dtype=np.int8),
         n_notes=np.array([p.n_notes for p in pieces], dtype=np.int64),
+        meter=np.array([(p.meter.numerator, p.meter.denominator) for p in pieces], dtype=np.int16).reshape(-1, 2),
+        bar_origin=np.array([p.bar_origin for p in pieces], dtype=np.int32),
         meta=np.array(
             json.dumps(
                 {
@@ -286,10 +318,28 @@ def load_cache(path: Path) -> list[Piece]:
         raise DataError(f"{path} was prepared for another codec version; run `prepare --force` to rebuild it")
     offsets = data["offsets"]
     tokens = data["tokens"]
+    meters = data["meter"]
     return [
-        Piece(name, collection, int(style), int(mood), tokens[offsets[i] : offsets[i + 1]], int(n))
-        for i, (name, collection, style, mood, n) in enumerate(
-            zip(meta["names"], meta["collections"], data["style"], data["mood"], data["n_notes"], strict=True)
+        Piece(
+            name,
+            collection,
+            int(style),
+            int(mood),
+            tokens[offsets[i] : offsets[i + 1]],
+            int(n),
+            codec.Meter(int(meters[i, 0]), int(meters[i, 1])),
+            int(origin),
+        )
+        for i, (name, collection, style, mood, n, origin) in enumerate(
+            zip(
+                meta["names"],
+                meta["collections"],
+                data["style"],
+                data["mood"],
+                data["n_notes"],
+                data["bar_origin"],
+                strict=True,
+            )
         )
     ]
 

@@ -1,9 +1,9 @@
 """Export a trained checkpoint to a single-step ONNX graph, its sidecar JSON and golden vectors.
 
-Inputs: ``token``, ``phase``, ``style``, ``mood`` (int64, shape (1,)), ``state`` (float32, (layers, 1, hidden)) and
-``cond_scale`` (float32, (2,): the weights of the style and mood embeddings). Outputs: ``logits`` (1, vocab) and
-``state_out``. The golden vectors (a fixed token sequence and the logits expected for it) let CI check the ONNX file
-with onnxruntime alone.
+Inputs: ``token``, ``phase``, ``bar_position``, ``style``, ``mood``, ``meter`` (int64, shape (1,)), ``state``
+(float32, (layers, 1, hidden)) and ``cond_scale`` (float32, (2,): the weights of the style and mood embeddings).
+Outputs: ``logits`` (1, vocab) and ``state_out``. The golden vectors (a fixed token sequence and the logits expected
+for it) let CI check the ONNX file with onnxruntime alone.
 
 Every export first writes the float32 graph and checks it against torch (max abs logit difference at most
 ``PARITY_TOLERANCE``). By default the weights of its matrix products are then quantized to int8 (onnxruntime dynamic
@@ -27,6 +27,9 @@ from cocomposer.training.net import CocomposerNet, StepNet
 GOLDEN_STEPS = 64
 PARITY_TOLERANCE = 1e-4  # float32 ONNX against torch
 INT8_GOLDEN_TOLERANCE = 1e-3  # int8 ONNX against itself elsewhere (the float parts may sum in another order)
+INPUTS = ("token", "phase", "bar_position", "style", "mood", "meter", "state", "cond_scale")
+FORMAT = "cocomposer-step-v2"
+GOLDEN_METER = codec.Meter(3, 4)  # the golden vectors run in 3/4, so a lost bar-position input shows
 
 
 def golden_inputs(n: int = GOLDEN_STEPS, seed: int = 7) -> dict[str, np.ndarray]:
@@ -41,11 +44,14 @@ def golden_inputs(n: int = GOLDEN_STEPS, seed: int = 7) -> dict[str, np.ndarray]
         notes.append(codec.Note(t, t + length, pitch))
         t += length
     tokens = np.array(codec.encode_notes(notes)[:n], dtype=np.int64)
+    ticks = np.cumsum([codec.shift_ticks(int(t)) for t in tokens])
     return {
         "tokens": tokens,
         "phases": np.array(codec.phases(tokens.tolist()), dtype=np.int64),
+        "bar_positions": np.array([codec.bar_position(int(t), GOLDEN_METER) for t in ticks], dtype=np.int64),
         "style": np.array([1], dtype=np.int64),
         "mood": np.array([0], dtype=np.int64),
+        "meter": np.array([GOLDEN_METER.index], dtype=np.int64),
     }
 
 
@@ -53,9 +59,14 @@ def golden_inputs(n: int = GOLDEN_STEPS, seed: int = 7) -> dict[str, np.ndarray]
 def torch_step_logits(net: CocomposerNet, inputs: dict[str, np.ndarray]) -> np.ndarray:
     """Logits after each token of ``inputs``, computed by the full-sequence torch GRU."""
     net.eval()
-    tokens = torch.from_numpy(inputs["tokens"])[None]
-    phases = torch.from_numpy(inputs["phases"])[None]
-    logits, _ = net(tokens, phases, torch.from_numpy(inputs["style"]), torch.from_numpy(inputs["mood"]))
+    logits, _ = net(
+        torch.from_numpy(inputs["tokens"])[None],
+        torch.from_numpy(inputs["phases"])[None],
+        torch.from_numpy(inputs["bar_positions"])[None],
+        torch.from_numpy(inputs["style"]),
+        torch.from_numpy(inputs["mood"]),
+        torch.from_numpy(inputs["meter"]),
+    )
     return logits[0].numpy().astype(np.float32)
 
 
@@ -69,14 +80,16 @@ def onnx_step_logits(path: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
     state_input = next(i for i in session.get_inputs() if i.name == "state")
     state = np.zeros(state_input.shape, dtype=np.float32)
     rows = []
-    for token, phase in zip(inputs["tokens"], inputs["phases"], strict=True):
+    for token, phase, bar in zip(inputs["tokens"], inputs["phases"], inputs["bar_positions"], strict=True):
         logits, state = session.run(
             None,
             {
                 "token": np.array([token], dtype=np.int64),
                 "phase": np.array([phase], dtype=np.int64),
+                "bar_position": np.array([bar], dtype=np.int64),
                 "style": inputs["style"],
                 "mood": inputs["mood"],
+                "meter": inputs["meter"],
                 "state": state,
                 "cond_scale": np.ones(2, dtype=np.float32),
             },
@@ -104,9 +117,9 @@ def export(net: CocomposerNet, out: Path, facts: dict, int8: bool = True) -> dic
     fp32 = out.with_name(out.stem + ".fp32.onnx") if int8 else out
     torch.onnx.export(
         step,
-        (one, one, one, one, state, torch.ones(2)),
+        (one, one, one, one, one, one, state, torch.ones(2)),
         str(fp32),
-        input_names=["token", "phase", "style", "mood", "state", "cond_scale"],
+        input_names=list(INPUTS),
         output_names=["logits", "state_out"],
         opset_version=17,
         dynamo=False,
@@ -133,14 +146,15 @@ def export(net: CocomposerNet, out: Path, facts: dict, int8: bool = True) -> dic
         out.with_name(out.stem + ".golden.npz"), expected_logits=expected, torch_logits=torch_logits, **inputs
     )
     sidecar = {
-        "format": "cocomposer-step-v1",
+        "format": FORMAT,
         "vocabulary_hash": codec.vocabulary_hash(),
         "vocab_size": cfg.vocab,
         "styles": list(codec.STYLES),
         "moods": list(codec.MOODS),
+        "meters": list(codec.METERS),
         "ticks_per_beat": codec.TICKS_PER_BEAT,
         "state_shape": [cfg.layers, 1, cfg.hidden],
-        "inputs": ["token", "phase", "style", "mood", "state", "cond_scale"],
+        "inputs": list(INPUTS),
         "outputs": ["logits", "state_out"],
         "net": cfg.to_dict(),
         "velocity": "not modelled: the corpus is made of scores; the engine sets velocity (follow or fixed)",

@@ -1,4 +1,4 @@
-"""The network: token + beat phase + style + mood embeddings into a stacked GRU, one next-token head.
+"""The network: token + beat phase + bar position + style + mood + meter embeddings into a stacked GRU, one head.
 
 Training runs the whole sequence through ``torch.nn.GRU``; export uses :class:`StepNet`, the same weights written out
 as one explicit GRU step, with the recurrent state as an input and an output, so onnxruntime runs one token at a time
@@ -21,6 +21,8 @@ class NetConfig:
     n_styles: int = len(codec.STYLES)
     n_moods: int = len(codec.MOODS)
     n_phases: int = codec.TICKS_PER_BEAT
+    n_bar_positions: int = codec.MAX_BAR_TICKS
+    n_meters: int = len(codec.METERS)
     embed: int = 128
     hidden: int = 384
     layers: int = 2
@@ -38,26 +40,37 @@ class CocomposerNet(nn.Module):
         self.phase = nn.Embedding(config.n_phases, config.embed)
         self.style = nn.Embedding(config.n_styles, config.embed)
         self.mood = nn.Embedding(config.n_moods, config.embed)
+        self.bar_position = nn.Embedding(config.n_bar_positions, config.embed)
+        self.meter = nn.Embedding(config.n_meters, config.embed)
         self.gru = nn.GRU(config.embed, config.hidden, config.layers, batch_first=True, dropout=config.dropout)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden, config.vocab)
 
     def embed(
-        self, tokens: torch.Tensor, phases: torch.Tensor, style: torch.Tensor, mood: torch.Tensor
+        self,
+        tokens: torch.Tensor,
+        phases: torch.Tensor,
+        bar_positions: torch.Tensor,
+        style: torch.Tensor,
+        mood: torch.Tensor,
+        meter: torch.Tensor,
     ) -> torch.Tensor:
-        cond = self.style(style) + self.mood(mood)
-        return self.token(tokens) + self.phase(phases) + cond.unsqueeze(1)
+        cond = self.style(style) + self.mood(mood) + self.meter(meter)
+        return self.token(tokens) + self.phase(phases) + self.bar_position(bar_positions) + cond.unsqueeze(1)
 
     def forward(
         self,
         tokens: torch.Tensor,
         phases: torch.Tensor,
+        bar_positions: torch.Tensor,
         style: torch.Tensor,
         mood: torch.Tensor,
+        meter: torch.Tensor,
         state: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """tokens, phases: (B, T); style, mood: (B,); state: (layers, B, hidden). Returns logits (B, T, V), state."""
-        x = self.drop(self.embed(tokens, phases, style, mood))
+        """tokens, phases, bar_positions: (B, T); style, mood, meter: (B,); state: (layers, B, hidden).
+        Returns logits (B, T, V) and the state."""
+        x = self.drop(self.embed(tokens, phases, bar_positions, style, mood, meter))
         y, state = self.gru(x, state)
         return self.head(self.drop(y)), state
 
@@ -74,16 +87,25 @@ class StepNet(nn.Module):
         self,
         token: torch.Tensor,
         phase: torch.Tensor,
+        bar_position: torch.Tensor,
         style: torch.Tensor,
         mood: torch.Tensor,
+        meter: torch.Tensor,
         state: torch.Tensor,
         cond_scale: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """token, phase, style, mood: (1,) int64; state: (layers, 1, hidden); cond_scale: (2,) float, the weights of
-        the style and mood embeddings (1, 1 as in training; more makes the labels count for more). Returns logits
-        (1, V) and the new state."""
+        """token, phase, bar_position, style, mood, meter: (1,) int64; state: (layers, 1, hidden); cond_scale: (2,)
+        float, the weights of the style and mood embeddings (1, 1 as in training; more makes the labels count for
+        more). Returns logits (1, V) and the new state."""
         net = self.net
-        x = net.token(token) + net.phase(phase) + cond_scale[0] * net.style(style) + cond_scale[1] * net.mood(mood)
+        x = (
+            net.token(token)
+            + net.phase(phase)
+            + net.bar_position(bar_position)
+            + net.meter(meter)
+            + cond_scale[0] * net.style(style)
+            + cond_scale[1] * net.mood(mood)
+        )
         new_states = []
         for layer in range(self.layers):
             h = state[layer]

@@ -32,6 +32,7 @@ class TrainConfig:
     threads: int = 2
     max_minutes: float = 0.0  # stop (after a checkpoint) when this much wall time has passed; 0 = no limit
     mode_switch: float = 0.0  # share of training windows switched into the other mode (see dataset.switch_mode)
+    played: float = 0.0  # share of windows whose first part is played like a person (dataset.play_like_a_person)
 
 
 def _lr(step: int, cfg: TrainConfig, minutes: float = 0.0) -> float:
@@ -49,10 +50,17 @@ def _to_torch(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
 
 
 def batch_loss(net: CocomposerNet, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-    """Mean next-token cross-entropy over real (unpadded) targets, and their count."""
-    tokens, phases, mask = batch["tokens"], batch["phases"], batch["mask"]
-    logits, _ = net(tokens[:, :-1], phases[:, :-1], batch["style"], batch["mood"])
-    target_mask = mask[:, 1:]
+    """Mean next-token cross-entropy over the counted targets (not padding, not a played part), and their count."""
+    tokens = batch["tokens"]
+    logits, _ = net(
+        tokens[:, :-1],
+        batch["phases"][:, :-1],
+        batch["bar_positions"][:, :-1],
+        batch["style"],
+        batch["mood"],
+        batch["meter"],
+    )
+    target_mask = batch["counted"][:, 1:] & batch["mask"][:, 1:]
     loss = F.cross_entropy(logits[target_mask], tokens[:, 1:][target_mask])
     return loss, int(target_mask.sum())
 
@@ -149,7 +157,9 @@ def train(
         minutes = (elapsed_before + time.monotonic() - started) / 60
         for group in opt.param_groups:
             group["lr"] = _lr(step, cfg, minutes)
-        batch = _to_torch(train_split.sample(rng, cfg.batch, cfg.length, mode_switch=cfg.mode_switch))
+        batch = _to_torch(
+            train_split.sample(rng, cfg.batch, cfg.length, mode_switch=cfg.mode_switch, played=cfg.played)
+        )
         loss, n = batch_loss(net, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
