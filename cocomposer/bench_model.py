@@ -178,6 +178,7 @@ class TorchStepper:
         self.net = net.eval()
         self._style = torch.zeros(1, dtype=torch.int64)
         self._mood = torch.zeros(1, dtype=torch.int64)
+        self._meter = torch.full((1,), codec.COMMON_TIME.index, dtype=torch.int64)
         self.reset()
 
     def reset(self) -> None:
@@ -192,7 +193,8 @@ class TorchStepper:
         with torch.inference_mode():
             tokens = torch.tensor([[token]], dtype=torch.int64)
             phases = torch.tensor([[self.tick % codec.TICKS_PER_BEAT]], dtype=torch.int64)
-            logits, self.state = self.net(tokens, phases, self._style, self._mood, self.state)
+            bars = torch.tensor([[codec.bar_position(self.tick, codec.COMMON_TIME)]], dtype=torch.int64)
+            logits, self.state = self.net(tokens, phases, bars, self._style, self._mood, self._meter, self.state)
         self._logits = logits[0, 0].numpy()
 
     def logits(self) -> np.ndarray:

@@ -36,7 +36,9 @@ SETTING_HELP = {
     "phrase_end_cc": "a CC (e.g. a footswitch) that ends the phrase at once",
     "panic_cc": "a CC that closes every note cocomposer opened",
     "bpm": "internal tempo in BPM",
-    "beats_per_bar": "beats in a bar (for --quantize bar)",
+    "beats_per_bar": "beats (quarter notes) in a bar, for --quantize bar and the model's sense of the bar",
+    "meter": "time signature the model hears, e.g. 3/4 or 6/8 (auto: beats per bar over 4; sets beats per bar)",
+    "min_note": "shortest note the model may play, in ticks of 1/12 beat (default 2)",
 }
 
 

@@ -24,7 +24,6 @@ import numpy as np
 
 from cocomposer import ports
 from cocomposer.clock import InternalClock
-from cocomposer.codec import Meter
 from cocomposer.errors import ConfigError
 from cocomposer.generator import Answer, Generator, Listen, SetMeter
 from cocomposer.interaction import Action, CancelAnswer, RequestAnswer, make_mode
@@ -86,7 +85,7 @@ class Engine:
         self._next_request = 0
         self.scheduler = Scheduler(midi_out, clock, output_offset=output_offset, hooks=self._on_scheduler_event)
         self.generator = Generator(model, self._schedule, self._emit, seed=seed, wanted=self._wanted)
-        self.generator.submit(SetMeter(Meter.of_beats(self.settings.beats_per_bar)))
+        self.generator.submit(SetMeter(self.settings.model_meter))
         self.mode = make_mode(self.settings, self._boundary, self._earliest)
         self._held: set[tuple[int, int]] = set()  # (channel 1..16, pitch) of the keys the player holds
         self._pc_histogram = np.zeros(12)
@@ -350,7 +349,8 @@ class Engine:
             self.clock.set_bpm(settings.bpm)
         if settings.beats_per_bar != old.beats_per_bar:
             self.clock.beats_per_bar = settings.beats_per_bar
-            self.generator.submit(SetMeter(Meter.of_beats(settings.beats_per_bar)))
+        if settings.model_meter != old.model_meter:
+            self.generator.submit(SetMeter(settings.model_meter))
         self._emit("settings", {"name": name, "settings": settings})
 
     # -- actions ---------------------------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ class Settings:
     panic_cc: int | None = None
     bpm: float = 120.0
     beats_per_bar: int = 4
+    meter: str = "auto"  # "auto": beats_per_bar quarter notes (see codec.Meter.of_beats), or e.g. "6/8"
+    min_note: int = 2  # the shortest note the model may play, in ticks of 1/12 beat
     cc: dict[int, str] = field(default_factory=dict)  # CC number -> setting name
 
     def __post_init__(self) -> None:
@@ -56,6 +58,18 @@ class Settings:
         _check(0.5 <= self.horizon <= 16, f"horizon must be 0.5..16 beats, got {self.horizon}")
         _check(20 <= self.bpm <= 300, f"tempo must be 20..300 BPM, got {self.bpm}")
         _check(1 <= self.beats_per_bar <= 16, f"beats per bar must be 1..16, got {self.beats_per_bar}")
+        if self.meter != "auto":
+            meter = codec.Meter.parse(self.meter)
+            _check(
+                meter.bar_ticks % codec.TICKS_PER_BEAT == 0 and 1 <= meter.bar_beats <= 16,
+                f"meter {self.meter} does not fill a whole number of beats (1..16 quarter notes); the clock counts "
+                "quarter-note beats",
+            )
+            _check(
+                round(meter.bar_beats) == self.beats_per_bar,
+                f"meter {self.meter} has {meter.bar_beats:g} beats per bar, but beats per bar is "
+                f"{self.beats_per_bar}; set one of them",
+            )
         if self.key not in ("off", "auto"):
             parse_key(self.key)
         if self.velocity != "follow":
@@ -79,15 +93,37 @@ class Settings:
         if self.mood == "auto" or mood_key is None or mood_key.mode != self.mood:
             mood_key = None
         return Controls(
-            self.temperature, self.top_p, key, self.low, self.high, self.density, bias=bias, mood_key=mood_key
+            self.temperature,
+            self.top_p,
+            key,
+            self.low,
+            self.high,
+            self.density,
+            bias=bias,
+            mood_key=mood_key,
+            min_note_ticks=self.min_note,
         )
+
+    @property
+    def model_meter(self) -> codec.Meter:
+        """The meter the model hears: the ``meter`` setting, or ``beats_per_bar`` quarter notes."""
+        return codec.Meter.of_beats(self.beats_per_bar) if self.meter == "auto" else codec.Meter.parse(self.meter)
 
     def with_value(self, name: str, value: object) -> Settings:
         """A copy with one setting changed; ``value`` may be text (from the command line or a command)."""
         kinds = {f.name: f.type for f in fields(self)}
         if name not in kinds or name == "cc":
             raise ConfigError(f"unknown setting {name!r}; settings: {', '.join(k for k in kinds if k != 'cc')}")
-        return replace(self, **{name: _coerce(name, kinds[name], value)})
+        coerced = _coerce(name, kinds[name], value)
+        if name == "meter" and coerced != "auto":  # a meter brings its beats per bar along
+            try:
+                beats = codec.Meter.parse(str(coerced)).bar_beats
+            except ConfigError as err:
+                raise ConfigError(f"setting meter cannot take {value!r}: {err}") from err
+            return replace(self, meter=str(coerced), beats_per_bar=max(1, round(beats)))
+        if name == "beats_per_bar" and self.meter != "auto" and coerced != round(self.model_meter.bar_beats):
+            return replace(self, beats_per_bar=coerced, meter="auto")  # a new bar length: the meter follows it
+        return replace(self, **{name: coerced})
 
     def with_cc(self, name: str, cc_value: int) -> Settings:
         """A copy with ``name`` set from a 0..127 controller value (a hardware knob)."""

@@ -130,3 +130,19 @@ def test_continue_file_reports_the_meter(tmp_path: Path) -> None:
     result = continue_file(source, out, bars=1, seed=2)
     assert result.meter == codec.Meter(6, 8)
     assert result.continuation.end_tick - result.continuation.start_tick == 36
+
+
+def test_the_meter_setting_brings_its_beats_per_bar() -> None:
+    from cocomposer.settings import Settings
+
+    jig = Settings().with_value("meter", "6/8")
+    assert jig.beats_per_bar == 3 and jig.model_meter == codec.Meter(6, 8)
+    assert Settings(beats_per_bar=3).model_meter == codec.Meter(3, 4)
+    assert jig.with_value("beats_per_bar", "4").model_meter == codec.COMMON_TIME, "a new bar length: meter follows"
+    with pytest.raises(ConfigError, match="beats per bar"):
+        Settings(meter="6/8", beats_per_bar=4)
+    with pytest.raises(ConfigError, match="whole number of beats"):
+        Settings(meter="7/8", beats_per_bar=3)
+    with pytest.raises(ConfigError, match="meter"):
+        Settings().with_value("meter", "fast")
+    assert Settings(min_note=3).controls(None).min_note_ticks == 3

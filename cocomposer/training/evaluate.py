@@ -37,6 +37,7 @@ def model_token_nll(model: OnnxModel, piece: Piece) -> np.ndarray:
     model.reset()
     model.set_strength(1.0, 1.0)  # score data as the model was trained
     model.style, model.mood = piece.style, piece.mood
+    model.set_meter(piece.meter, piece.bar_origin)
     tokens = piece.tokens.astype(np.int64)
     out = np.empty(len(tokens) - 1)
     logits = model.step(int(tokens[0]))
@@ -167,6 +168,7 @@ def control_tables(model: OnnxModel, train: list[Piece], test: list[Piece], n_pr
     confusion = np.zeros((styles, styles), dtype=int)
     for piece, notes in prompts:
         prompt = _window(notes, 0, PROMPT_BEATS)
+        model.set_meter(piece.meter, piece.bar_origin)
         for style in range(styles):
             answer = _continue(model, prompt, style, piece.mood, controls, rng)
             shifted = [codec.Note(n.start - PROMPT_BEATS, n.end - PROMPT_BEATS, n.pitch) for n in answer]
@@ -180,6 +182,7 @@ def control_tables(model: OnnxModel, train: list[Piece], test: list[Piece], n_pr
     in_key_model, in_key_real = [], []
     for piece, notes in prompts:
         prompt = _window(notes, 0, PROMPT_BEATS)
+        model.set_meter(piece.meter, piece.bar_origin)
         for mood in range(len(codec.MOODS)):
             answer = _continue(model, prompt, piece.style, mood, controls, rng, lean=True)
             found = music21_mode(answer)
