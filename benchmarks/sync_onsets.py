@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cocomposer.settings import Settings  # noqa: E402
+from cocomposer.engine.settings import Settings  # noqa: E402
 from tests.jack import JackServer  # noqa: E402
 from tests.test_sync_jack import ClockPlayer, Rig, onset_errors, play_phrase  # noqa: E402
 

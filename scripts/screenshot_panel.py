@@ -16,14 +16,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from cocomposer_panel.app import build_panel
+from cocomposer_panel.loopback import LoopbackMidi
+from cocomposer_panel.panel import Panel
+from cocomposer_panel.phrase import PhrasePlayer
 from PyQt6.QtWidgets import QApplication
 
-from cocomposer.cli import build_parser, settings_from_args
-from cocomposer.demo import demo_phrase
-from ui.app import build_panel
-from ui.loopback import LoopbackMidi
-from ui.panel import Panel
-from ui.phrase import PhrasePlayer
+from cocomposer.app.cli import build_parser, settings_from_args
+from cocomposer.app.demo import demo_phrase
 
 DEVICE = "Loopback keyboard"
 

@@ -6,8 +6,8 @@ import subprocess
 import time
 from collections.abc import Sequence
 
-from cocomposer import ports
-from cocomposer.jackd import JackStartError, PrivateJackd, jack_tool
+from cocomposer.bench.jackd import JackStartError, PrivateJackd, jack_tool
+from cocomposer.midi import ports
 
 JackUnavailableError = JackStartError  # jackd is not installed, or the server did not come up
 

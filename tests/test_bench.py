@@ -12,13 +12,15 @@ import math
 import numpy as np
 import pytest
 
-from cocomposer import bench, bench_model, codec
-from cocomposer.bench_live import LiveConfig, analyse, measure_live
-from cocomposer.bench_report import STEP_P99, Row, Target, fmt, fmt_summary, format_table, machine_facts
-from cocomposer.bench_stats import Summary, median, percentile, ratio, window_median
-from cocomposer.demo import demo_phrase
-from cocomposer.model import OnnxModel
-from cocomposer.scheduler import ScheduledNote
+from cocomposer.app.demo import demo_phrase
+from cocomposer.bench import model as bench_model
+from cocomposer.bench import runner as bench
+from cocomposer.bench.live import LiveConfig, analyse, measure_live
+from cocomposer.bench.report import STEP_P99, Row, Target, fmt, fmt_summary, format_table, machine_facts
+from cocomposer.bench.stats import Summary, median, percentile, ratio, window_median
+from cocomposer.engine.scheduler import ScheduledNote
+from cocomposer.model.runtime import OnnxModel
+from cocomposer.music import codec
 
 # -- statistics -----------------------------------------------------------------------------------------------------
 
@@ -266,7 +268,7 @@ def test_analyse_counts_a_note_handed_over_after_its_time_apart() -> None:
 
 @pytest.mark.jack
 def test_end_to_end_bench_through_jack(jack_server) -> None:
-    from cocomposer.bench_jack import jack_server as bench_jack_server
+    from cocomposer.bench.jack import jack_server as bench_jack_server
 
     config = LiveConfig(phrases=3, warmup=1)
     with bench_jack_server() as info:
@@ -291,8 +293,8 @@ def test_end_to_end_bench_through_jack(jack_server) -> None:
 def test_the_bench_starts_a_private_server_when_none_is_named(jack_server, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from cocomposer import ports
-    from cocomposer.bench_jack import jack_server as bench_jack_server
+    from cocomposer.bench.jack import jack_server as bench_jack_server
+    from cocomposer.midi import ports
 
     monkeypatch.delenv("JACK_DEFAULT_SERVER")
     with bench_jack_server() as info:
@@ -305,7 +307,7 @@ def test_the_bench_starts_a_private_server_when_none_is_named(jack_server, monke
 def test_memory_readings_and_the_panel_keeps_its_state_aside(tmp_path) -> None:
     import os
 
-    from cocomposer.bench_startup import _panel_state_flags, memory_mb
+    from cocomposer.bench.startup import _panel_state_flags, memory_mb
 
     mine = memory_mb(os.getpid())
     assert mine["rss"] > 0 and mine["anon"] + mine["file"] + mine["shmem"] == pytest.approx(mine["rss"], rel=0.05)
@@ -315,8 +317,8 @@ def test_memory_readings_and_the_panel_keeps_its_state_aside(tmp_path) -> None:
 
 
 def test_a_missing_jackd_is_a_clear_error_and_leaves_nothing_running(monkeypatch, tmp_path) -> None:
+    from cocomposer.bench.jackd import PrivateJackd
     from cocomposer.errors import CocomposerError
-    from cocomposer.jackd import PrivateJackd
 
     monkeypatch.setenv("PATH", str(tmp_path))  # no jackd, no jack_lsp here
     server = PrivateJackd("cocomposer-test-missing")

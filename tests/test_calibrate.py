@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cocomposer import ports
-from cocomposer.calibrate import measure_round_trip
-from cocomposer.cli import main
+from cocomposer.app.calibrate import measure_round_trip
+from cocomposer.app.cli import main
 from cocomposer.errors import CocomposerError
+from cocomposer.midi import ports
 
 
 @pytest.mark.jack

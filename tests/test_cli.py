@@ -10,8 +10,8 @@ from pathlib import Path
 import mido
 import pytest
 
-from cocomposer import ports
-from cocomposer.offline import CONTINUATION_TRACK
+from cocomposer.app.offline import CONTINUATION_TRACK
+from cocomposer.midi import ports
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PHRASE = ROOT / "cocomposer" / "data" / "demo_phrase.mid"
@@ -19,7 +19,7 @@ DEMO_PHRASE = ROOT / "cocomposer" / "data" / "demo_phrase.mid"
 
 def cocomposer(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "cocomposer.cli", *args],
+        [sys.executable, "-m", "cocomposer.app.cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -11,7 +11,8 @@ import threading
 
 import pytest
 
-from cocomposer.clock import (
+from cocomposer.errors import CocomposerError, ConfigError
+from cocomposer.timing.clock import (
     CONTINUE,
     PPQN,
     SONG_POSITION,
@@ -21,8 +22,7 @@ from cocomposer.clock import (
     FakeClock,
     InternalClock,
 )
-from cocomposer.errors import CocomposerError, ConfigError
-from cocomposer.midi_clock import ClockSender, MidiClockFollower
+from cocomposer.timing.midi_clock import ClockSender, MidiClockFollower
 
 
 class Events:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cocomposer import codec
+from cocomposer.music import codec
 
 TPB = codec.TICKS_PER_BEAT
 

@@ -16,14 +16,15 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from cocomposer import codec, ports
-from cocomposer.engine import INBOUND_LIMIT, Engine
-from cocomposer.generator import Answer, Generator, Listen
-from cocomposer.keys import find_key, parse_key
-from cocomposer.model import OnnxModel
-from cocomposer.sampling import Controls
-from cocomposer.scheduler import ScheduledNote
-from cocomposer.settings import MODES, Settings
+from cocomposer.engine.core import INBOUND_LIMIT, Engine
+from cocomposer.engine.scheduler import ScheduledNote
+from cocomposer.engine.settings import MODES, Settings
+from cocomposer.engine.worker import Answer, Generator, Listen
+from cocomposer.midi import ports
+from cocomposer.model.runtime import OnnxModel
+from cocomposer.model.sampling import Controls
+from cocomposer.music import codec
+from cocomposer.music.keys import find_key, parse_key
 
 BPM = 240.0
 BEAT = 60.0 / BPM

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from cocomposer.interaction import (
+from cocomposer.engine.modes import (
     MODE_CLASSES,
     Accompany,
     CallResponse,
@@ -16,7 +16,7 @@ from cocomposer.interaction import (
     RequestAnswer,
     make_mode,
 )
-from cocomposer.settings import Settings
+from cocomposer.engine.settings import Settings
 
 
 def on_beat(beat: float) -> float:
@@ -93,12 +93,22 @@ def test_a_long_phrase_of_short_notes_ends_at_the_maximum_length() -> None:
 
 
 def test_the_phrase_end_cc_ends_the_phrase_at_once() -> None:
-    mode = CallResponse(Settings(phrase_end_cc=67), on_beat)
+    mode = CallResponse(Settings(phrase_end_cc=67, bars=2), on_beat)
     assert mode.on_cc(67, 127, 0.1) == [], "no phrase yet, nothing to answer"
     mode.on_note_on(60, 0.2)
     assert mode.on_cc(66, 127, 0.6) == [], "another CC does nothing"
     assert mode.on_cc(67, 10, 0.6) == [], "a pedal release does nothing"
     assert requests(mode.on_cc(67, 127, 0.6)) == [RequestAnswer(1.0, 8.0, "answer", 1)]
+
+
+@pytest.mark.parametrize(("phrase_end", "bars"), [(1.75, 1), (4.0, 1), (4.5, 2), (11.0, 3), (40.0, 8)])
+def test_bars_auto_answers_with_as_many_bars_as_the_phrase(phrase_end: float, bars: int) -> None:
+    mode = CallResponse(Settings(bars=0, phrase_end_cc=67, max_phrase_bars=32), unquantized)
+    mode.on_note_on(60, 0.0)
+    mode.on_note_off(60, phrase_end)
+    [request] = requests(mode.on_cc(67, 127, phrase_end))
+    assert request.beats == 4 * bars, "whole bars of the phrase, 1..8"
+    assert mode.answer_end == phrase_end + 4 * bars
 
 
 def test_the_answer_ends_and_the_mode_listens_again() -> None:
@@ -169,7 +179,7 @@ def test_panic_forgets_the_answer_under_way() -> None:
 
 
 def continue_mode(**settings: object) -> ContinueOnDemand:
-    mode = ContinueOnDemand(Settings(mode="continue", **settings), on_beat)
+    mode = ContinueOnDemand(Settings(mode="continue", **{"bars": 2, **settings}), on_beat)
     play(mode, PHRASE)
     return mode
 

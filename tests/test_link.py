@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("aalink", reason="--sync link needs the aalink package (pip install aalink)")
 
-from cocomposer.link import LinkClock
+from cocomposer.timing.link import LinkClock
 
 PEER = textwrap.dedent(
     """

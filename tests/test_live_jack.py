@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 import rtmidi
 
-from cocomposer import ports
-from cocomposer.engine import Engine
-from cocomposer.model import OnnxModel
-from cocomposer.scheduler import ScheduledNote
-from cocomposer.settings import Settings
+from cocomposer.engine.core import Engine
+from cocomposer.engine.scheduler import ScheduledNote
+from cocomposer.engine.settings import Settings
+from cocomposer.midi import ports
+from cocomposer.model.runtime import OnnxModel
 from tests.jack import unmatched
 
 pytestmark = pytest.mark.jack
@@ -389,7 +389,7 @@ def test_a_signal_stops_cocomposer_run_with_every_note_closed(jack_server, sig: 
         env = {**jack_server.env, "PYTHONUNBUFFERED": "1"}
         if commands:
             env["COCOMPOSER_STDIN_COMMANDS"] = "1"
-        command = [sys.executable, "-m", "cocomposer.cli", "run", "--api", "jack", "--bpm", "240", "--in",
+        command = [sys.executable, "-m", "cocomposer.app.cli", "run", "--api", "jack", "--bpm", "240", "--in",
                    f"src-{uid}", "--out", f"dst-{uid}", "--bars", "4", "--low", "48", "--high", "84", "--seed", "2",
                    "--density", "2"]  # fmt: skip
         proc = subprocess.Popen(
@@ -434,7 +434,7 @@ def test_clock_out_sends_start_and_24_ticks_a_beat(jack_server) -> None:
     uid = uuid.uuid4().hex[:8]
     arrivals = Arrivals()
     with contextlib.closing(PollingListener(arrivals, f"clock-listener-{uid}", virtual_name=f"clk-{uid}")):
-        command = [sys.executable, "-m", "cocomposer.cli", "run", "--api", "jack", "--bpm", "150", "--clock-out",
+        command = [sys.executable, "-m", "cocomposer.app.cli", "run", "--api", "jack", "--bpm", "150", "--clock-out",
                    "--out", f"clk-{uid}"]  # fmt: skip
         env = {**jack_server.env, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -459,7 +459,7 @@ def test_clock_out_sends_start_and_24_ticks_a_beat(jack_server) -> None:
 
 def test_clock_out_refuses_a_followed_clock(jack_server) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "cocomposer.cli", "run", "--api", "jack", "--sync", "midi-clock", "--clock-out"],
+        [sys.executable, "-m", "cocomposer.app.cli", "run", "--api", "jack", "--sync", "midi-clock", "--clock-out"],
         cwd=ROOT, env=jack_server.env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT,
     )  # fmt: skip
     assert result.returncode == 2 and "--clock-out" in result.stderr and "Traceback" not in result.stderr

@@ -9,12 +9,13 @@ from pathlib import Path
 import mido
 import pytest
 
-from cocomposer import codec
+from cocomposer.app.offline import CONTINUATION_TRACK, continue_file
 from cocomposer.errors import ConfigError
-from cocomposer.midifile import read_phrase, write_tracks
-from cocomposer.model import OnnxModel
-from cocomposer.offline import CONTINUATION_TRACK, continue_file, continue_notes
-from cocomposer.sampling import Controls
+from cocomposer.model.continuation import continue_notes
+from cocomposer.model.runtime import OnnxModel
+from cocomposer.model.sampling import Controls
+from cocomposer.music import codec
+from cocomposer.music.midifile import read_phrase, write_tracks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,7 +101,7 @@ def test_continue_command_writes_the_prompts_meter_and_n_bars_of_it(tmp_path: Pa
         source, [("melody", [codec.Note(i, i + 0.9, 67 - i % 3) for i in range(7)], 0)], 150, codec.Meter(3, 4)
     )
     result = subprocess.run(
-        [sys.executable, "-m", "cocomposer.cli", "continue", str(source), "-o", str(out), "--bars", "2"],
+        [sys.executable, "-m", "cocomposer.app.cli", "continue", str(source), "-o", str(out), "--bars", "2"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -133,7 +134,7 @@ def test_continue_file_reports_the_meter(tmp_path: Path) -> None:
 
 
 def test_the_meter_setting_brings_its_beats_per_bar() -> None:
-    from cocomposer.settings import Settings
+    from cocomposer.engine.settings import Settings
 
     jig = Settings().with_value("meter", "6/8")
     assert jig.beats_per_bar == 3 and jig.model_meter == codec.Meter(6, 8)

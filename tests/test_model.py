@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cocomposer import codec
 from cocomposer.errors import ModelError
-from cocomposer.keys import Key
-from cocomposer.model import OnnxModel, default_model_path
-from cocomposer.sampling import Controls, masked_logits, sample_token
+from cocomposer.model.runtime import OnnxModel, default_model_path
+from cocomposer.model.sampling import Controls, masked_logits, sample_token
+from cocomposer.music import codec
+from cocomposer.music.keys import Key
 
 MODEL = default_model_path()
 
@@ -113,7 +113,7 @@ def test_mood_bias_leans_away_from_the_other_mode() -> None:
 
 
 def test_the_mood_key_is_the_best_fit_of_that_mode() -> None:
-    from cocomposer.keys import find_key, pitch_class_histogram
+    from cocomposer.music.keys import find_key, pitch_class_histogram
 
     c_major_tune = pitch_class_histogram([60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60])
     assert find_key(c_major_tune) == Key(0, "major")
@@ -124,7 +124,7 @@ def test_the_mood_key_is_the_best_fit_of_that_mode() -> None:
 
 
 def test_a_primed_model_answers_in_range(model: OnnxModel) -> None:
-    from cocomposer.generate import continue_from, prime
+    from cocomposer.model.continuation import continue_from, prime
 
     model.set_style("folk")
     model.set_mood("major")

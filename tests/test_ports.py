@@ -14,9 +14,9 @@ import rtmidi
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cocomposer import ports
 from cocomposer.errors import ConfigError, PortError, PortNotFoundError
-from cocomposer.ports import Message
+from cocomposer.midi import ports
+from cocomposer.midi.ports import Message
 
 TIMEOUT = 5.0
 PROBE: Message = (0xBF, 119, 0)  # a CC on channel 16 that the tests send until the first one gets through

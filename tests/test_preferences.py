@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cocomposer import codec
-from cocomposer.preferences import LIMIT, Preferences, answer_traits, bias_vector
-from cocomposer.sampling import Controls, masked_logits
+from cocomposer.model.preferences import LIMIT, Preferences, answer_traits, bias_vector
+from cocomposer.model.sampling import Controls, masked_logits
+from cocomposer.music import codec
 
 # Sixteenth notes high up, leaping: dense, high, wide, short.
 BUSY_HIGH = [(i * 0.25, i * 0.25 + 0.2, 84 + (7 if i % 2 else 0)) for i in range(16)]

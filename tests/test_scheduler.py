@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cocomposer.clock import FakeClock, InternalClock
+from cocomposer.engine.scheduler import ScheduledNote, Scheduler
 from cocomposer.errors import ConfigError
-from cocomposer.midi_clock import MidiClockFollower
-from cocomposer.scheduler import ScheduledNote, Scheduler
+from cocomposer.timing.clock import FakeClock, InternalClock
+from cocomposer.timing.midi_clock import MidiClockFollower
 
 ON, OFF, CC = 0x90, 0x80, 0xB0
 

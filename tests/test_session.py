@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import mido
 
-from cocomposer.midifile import read_notes
-from cocomposer.session import AI_TRACK, PLAYER_TRACK, Recorder
+from cocomposer.engine.recorder import AI_TRACK, PLAYER_TRACK, Recorder
+from cocomposer.music.midifile import read_notes
 
 
 class FakeEngine:

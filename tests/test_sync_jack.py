@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 import pytest
 
-from cocomposer import ports
-from cocomposer.engine import Engine
-from cocomposer.model import OnnxModel
-from cocomposer.scheduler import ScheduledNote
-from cocomposer.settings import Settings
+from cocomposer.engine.core import Engine
+from cocomposer.engine.scheduler import ScheduledNote
+from cocomposer.engine.settings import Settings
+from cocomposer.midi import ports
+from cocomposer.model.runtime import OnnxModel
 from tests.jack import unmatched
 
 pytestmark = pytest.mark.jack

@@ -13,10 +13,10 @@ torch = pytest.importorskip("torch", reason="the train extra (torch) is not inst
 pytest.importorskip("music21", reason="the train extra (music21) is not installed")
 pytest.importorskip("symusic", reason="the train extra (symusic) is not installed")
 
-from cocomposer import codec  # noqa: E402
-from cocomposer.generate import continue_from, prime  # noqa: E402
-from cocomposer.model import OnnxModel  # noqa: E402
-from cocomposer.sampling import Controls  # noqa: E402
+from cocomposer.model.continuation import continue_from, prime  # noqa: E402
+from cocomposer.model.runtime import OnnxModel  # noqa: E402
+from cocomposer.model.sampling import Controls  # noqa: E402
+from cocomposer.music import codec  # noqa: E402
 from cocomposer.training.__main__ import main as training_main  # noqa: E402
 from cocomposer.training.export import GOLDEN_METER, golden_inputs, torch_step_logits  # noqa: E402
 from cocomposer.training.train import load_net  # noqa: E402

@@ -1,7 +1,8 @@
 """The stage panel, driven through its real widgets against a real engine and the shipped model.
 
-MIDI goes through in-process loopback ports (`ui.loopback.LoopbackMidi`, made of `cocomposer.ports` loopback pairs),
-installed in place of the rtmidi backend so the engine is still built by `cocomposer.live.build_engine`.
+MIDI goes through in-process loopback ports (`cocomposer_panel.loopback.LoopbackMidi`, made of `cocomposer.midi.ports`
+loopback pairs), installed in place of the rtmidi backend so the engine is still built by
+`cocomposer.engine.factory.build_engine`.
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ pytest.importorskip("PyQt6")
 pytest.importorskip("pytestqt")
 pytest.importorskip("tomli_w")
 
+from cocomposer_panel import learn
+from cocomposer_panel.app import build_panel
+from cocomposer_panel.loopback import LoopbackMidi
+from cocomposer_panel.panel import Panel
 from PyQt6.QtCore import QPoint, Qt, QTimer
 from PyQt6.QtWidgets import QApplication, QWidget
 
-from cocomposer import codec, ports
-from cocomposer.cli import build_parser, settings_from_args
-from cocomposer.generator import Answer
-from ui import learn
-from ui.app import build_panel
-from ui.loopback import LoopbackMidi
-from ui.panel import Panel
+from cocomposer.app.cli import build_parser, settings_from_args
+from cocomposer.engine.worker import Answer
+from cocomposer.midi import ports
+from cocomposer.music import codec
 
 KEYS, OTHER = "Test keys", "Other keys"
 PHRASE = [60, 62, 64, 65, 67]
@@ -286,7 +288,7 @@ def test_a_model_that_fails_to_load_is_shown(open_panel, tmp_path) -> None:
 def test_cocomposer_ui_runs_the_panel_on_loopback_where_no_backend_works(qapp, monkeypatch, tmp_path) -> None:
     from PyQt6.QtCore import QTimer
 
-    from cocomposer.cli import main
+    from cocomposer.app.cli import main
     from cocomposer.errors import PortError
 
     def no_backend(api: str = "auto") -> tuple[list[str], list[str]]:

@@ -14,10 +14,11 @@ pytest.importorskip("PyQt6")
 pytest.importorskip("pytestqt")
 pytest.importorskip("tomli_w")
 
-from cocomposer import ports
-from cocomposer.cli import build_parser, settings_from_args
+from cocomposer_panel.app import build_panel
+
+from cocomposer.app.cli import build_parser, settings_from_args
+from cocomposer.midi import ports
 from tests.jack import unmatched
-from ui.app import build_panel
 
 pytestmark = pytest.mark.jack
 PHRASE = [60, 62, 64, 65, 67]

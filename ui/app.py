@@ -13,18 +13,18 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+from cocomposer_panel.loopback import LOOPBACK_API, LoopbackMidi
+from cocomposer_panel.panel import Panel
+from cocomposer_panel.paths import default_config_file, default_presets_dir, default_ratings_file
+from cocomposer_panel.presets import load_preset
+from cocomposer_panel.theme import STYLESHEET
 from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QApplication
 
-from cocomposer import ports
-from cocomposer.cli import settings_from_args
+from cocomposer.app.cli import settings_from_args
+from cocomposer.engine.settings import Settings
 from cocomposer.errors import CocomposerError
-from cocomposer.settings import Settings
-from ui.loopback import LOOPBACK_API, LoopbackMidi
-from ui.panel import Panel
-from ui.paths import default_config_file, default_presets_dir, default_ratings_file
-from ui.presets import load_preset
-from ui.theme import STYLESHEET
+from cocomposer.midi import ports
 
 
 def restore(args: argparse.Namespace, settings: Settings, config: Path) -> tuple[Settings, str | None]:

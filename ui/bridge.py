@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from cocomposer.engine import Engine
+from cocomposer.engine.core import Engine
 
 
 class EngineBridge(QObject):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from cocomposer.keys import PITCH_CLASSES, SCALES, parse_key
+from cocomposer.music.keys import PITCH_CLASSES, SCALES, parse_key
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -174,6 +174,8 @@ def _density_pos(value: object) -> int:
 
 
 def _bars_text(value: object) -> str:
+    if float(value) == 0:
+        return "auto (as the call)"
     return f"{float(value):g} bar" + ("" if float(value) == 1 else "s")
 
 
@@ -182,7 +184,11 @@ SLIDERS: dict[str, tuple] = {
     "temperature": ("Temperature", 2, 40, lambda v: round(float(v) / 0.05), lambda p: round(p * 0.05, 2),
                     lambda v: f"{float(v):.2f}"),
     "density": ("Density", -100, 100, _density_pos, lambda p: round(4 ** (p / 100), 3), lambda v: f"x{float(v):.2f}"),
-    "bars": ("Answer length", 1, 32, lambda v: round(float(v) * 2), lambda p: p / 2, _bars_text),
+    "bars": ("Answer length", 0, 32, lambda v: round(float(v) * 2), lambda p: p / 2 if p >= 1 else 0.0, _bars_text),
+    "mimic": ("Mimic (your own licks)", 0, 40, lambda v: round(float(v) / 0.05), lambda p: round(p * 0.05, 2),
+              lambda v: "off" if float(v) == 0 else f"{float(v):.2f}"),
+    "cadence": ("Cadence (close on the tonic)", 0, 40, lambda v: round(float(v) / 0.1), lambda p: round(p * 0.1, 1),
+                lambda v: "off" if float(v) == 0 else f"{float(v):.1f}"),
     "low": ("Lowest note", 0, 127, int, int, lambda v: f"{note_name(int(v))} ({v})"),
     "high": ("Highest note", 0, 127, int, int, lambda v: f"{note_name(int(v))} ({v})"),
     "bpm": ("Tempo", 20, 300, lambda v: round(float(v)), float, lambda v: f"{float(v):.0f} BPM"),

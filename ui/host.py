@@ -20,12 +20,13 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
-from cocomposer import live, ports
-from cocomposer.engine import Engine
+from cocomposer.app import run as live
+from cocomposer.engine.core import Engine
+from cocomposer.engine.settings import Settings
 from cocomposer.errors import CocomposerError, ModelError
-from cocomposer.model import OnnxModel
-from cocomposer.preferences import Preferences
-from cocomposer.settings import Settings
+from cocomposer.midi import ports
+from cocomposer.model.preferences import Preferences
+from cocomposer.model.runtime import OnnxModel
 
 log = logging.getLogger(__name__)
 SIDES = ("input", "output")

@@ -12,7 +12,7 @@ from dataclasses import replace
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QMenu, QWidget
 
-from cocomposer.settings import CC_TARGETS, Settings
+from cocomposer.engine.settings import CC_TARGETS, Settings
 
 PANIC = "panic"  # the panic button learns Settings.panic_cc
 

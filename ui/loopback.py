@@ -2,8 +2,8 @@
 
 `cocomposer ui --api loopback` runs the panel on it (no MIDI hardware or backend needed: the Demo button plays into
 it); the tests and the screenshot script use it to play into the engine and to pull a port out from under it.
-While installed, it stands in for :func:`cocomposer.ports.list_ports`, ``open_input`` and ``open_output``, so the
-engine is still built by :func:`cocomposer.live.build_engine`.
+While installed, it stands in for :func:`cocomposer.midi.ports.list_ports`, ``open_input`` and ``open_output``, so the
+engine is still built by :func:`cocomposer.engine.factory.build_engine`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from cocomposer import ports
+from cocomposer.midi import ports
 
 LOOPBACK_API = "loopback"
 
@@ -56,7 +56,7 @@ class LoopbackMidi:
         with self._lock:
             return self._outputs.get(name)
 
-    # -- the stand-ins for cocomposer.ports ----------------------------------------------------------------------
+    # -- the stand-ins for cocomposer.midi.ports ----------------------------------------------------------------------
     def list_ports(self, api: str = LOOPBACK_API) -> tuple[list[str], list[str]]:
         with self._lock:
             return list(self._devices), list(self._devices)

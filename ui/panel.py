@@ -12,24 +12,24 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from cocomposer_panel import learn
+from cocomposer_panel.bridge import EngineBridge
+from cocomposer_panel.controls import SliderControl
+from cocomposer_panel.host import SIDES, EngineHost
+from cocomposer_panel.messages import MessageArea
+from cocomposer_panel.phrase import PhrasePlayer, play_demo
+from cocomposer_panel.pianoroll import AI, PLAYER, RollModel
+from cocomposer_panel.presets import load_preset, save_preset
+from cocomposer_panel.ratings import AnswerTracker, HeardNote, Rater, RatingLog
+from cocomposer_panel.readout import latency_figures, latency_text
+from cocomposer_panel.window import PanelWindow
 from PyQt6.QtCore import QTimer
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import QFileDialog
 
-from cocomposer.engine import Engine
+from cocomposer.engine.core import Engine
+from cocomposer.engine.settings import MODES, Settings
 from cocomposer.errors import CocomposerError, ConfigError
-from cocomposer.settings import MODES, Settings
-from ui import learn
-from ui.bridge import EngineBridge
-from ui.controls import SliderControl
-from ui.host import SIDES, EngineHost
-from ui.messages import MessageArea
-from ui.phrase import PhrasePlayer, play_demo
-from ui.pianoroll import AI, PLAYER, RollModel
-from ui.presets import load_preset, save_preset
-from ui.ratings import AnswerTracker, HeardNote, Rater, RatingLog
-from ui.readout import latency_figures, latency_text
-from ui.window import PanelWindow
 
 
 class Panel(PanelWindow):

@@ -7,9 +7,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from cocomposer import codec
-from cocomposer.demo import demo_phrase
 from cocomposer.errors import CocomposerError
+from cocomposer.music import codec
+from cocomposer.music.phrases import demo_phrase
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from PyQt6.QtCore import QRectF, Qt, QTimer
 from PyQt6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
-from cocomposer.scheduler import ScheduledNote
+from cocomposer.engine.scheduler import ScheduledNote
 
 PLAYER, AI = "player", "ai"
 COLORS = {PLAYER: QColor("#37c8f0"), AI: QColor("#ffb02e")}

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import tomli_w
 
+from cocomposer.engine.settings import Settings
 from cocomposer.errors import ConfigError
-from cocomposer.settings import Settings
 
 if sys.version_info >= (3, 11):
     import tomllib

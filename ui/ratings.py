@@ -14,9 +14,9 @@ from collections import deque
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from cocomposer.engine.settings import Settings
 from cocomposer.errors import CocomposerError
-from cocomposer.preferences import Preferences, Traits
-from cocomposer.settings import Settings
+from cocomposer.model.preferences import Preferences, Traits
 
 CALL_BEATS = 16.0  # the player's notes this long before an answer are kept with it, as its call
 ANSWER_BEATS = 32.0  # the longest stretch of AI notes one rating is about

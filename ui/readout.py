@@ -10,7 +10,7 @@ from __future__ import annotations
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel, QWidget
 
-from cocomposer.engine import Engine
+from cocomposer.engine.core import Engine
 
 STATES = {
     "listening": ("LISTENING", "#1f7a4d"),

@@ -7,16 +7,16 @@ that lists the keyboard shortcuts.
 
 from __future__ import annotations
 
+from cocomposer_panel.controls import ChoiceControl, Control, KeyLockControl, make_slider
+from cocomposer_panel.host import SIDES
+from cocomposer_panel.pianoroll import PianoRoll, RollModel
+from cocomposer_panel.readout import StateBadge
+from cocomposer_panel.theme import STYLESHEET
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
 
-from cocomposer import codec
-from cocomposer.settings import MODES
-from ui.controls import ChoiceControl, Control, KeyLockControl, make_slider
-from ui.host import SIDES
-from ui.pianoroll import PianoRoll, RollModel
-from ui.readout import StateBadge
-from ui.theme import STYLESHEET
+from cocomposer.engine.settings import MODES
+from cocomposer.music import codec
 
 MODE_LABELS = {
     "call-response": "call and response",
@@ -30,7 +30,7 @@ SHORTCUTS = (
     ("[ ]", "temperature"), ("- =", "density"), ("P", "play the demo phrase"), ("F11", "full screen"),
 )  # fmt: skip
 HELP = "   ·   ".join(f"{key} {what}" for key, what in SHORTCUTS) + "   ·   right-click a control: MIDI learn"
-GRID = ("mode", "style", "temperature", "density", "low", "mood", "key", "bars", "bpm", "high")
+GRID = ("mode", "style", "temperature", "density", "low", "mood", "key", "bars", "bpm", "high", "mimic", "cadence")
 
 
 class PanelWindow(QMainWindow):
@@ -93,6 +93,8 @@ class PanelWindow(QMainWindow):
             "temperature": make_slider("temperature"),
             "density": make_slider("density"),
             "bars": make_slider("bars"),
+            "mimic": make_slider("mimic"),
+            "cadence": make_slider("cadence"),
             "bpm": make_slider("bpm"),
             "low": make_slider("low"),
             "high": make_slider("high"),

@@ -134,6 +134,29 @@ RUN += [(14.0, 2.0, pitch("C4"))]
 SUSTAINED = chords("C3+G3+C4+E4+G4:8")
 MINOR = line("A4:1 C5:1 E5:1.5 D5:0.5 C5:1 B4:1 A4:2 G#4:1 B4:1 E5:2 D5:1 C5:0.5 B4:0.5 A4:2")
 
+# Validation prompts: used only to choose defaults (mimic, cadence), never in the reported figures.
+_SHUFFLE_BAR = f"G2:{SW} G2:{SH} B2:{SW} D3:{SH} E3:{SW} D3:{SH} B2:{SW} G2:{SH}"
+SHUFFLE = []
+for bar, root in enumerate(["G", "G", "C", "G", "D", "C", "G", "D"]):
+    shift = {"G": 0, "C": 5, "D": 7}[root]
+    SHUFFLE += [(s + 4 * bar, length, p + shift) for s, length, p in line(_SHUFFLE_BAR)]
+WALKING = line("F2:1 A2:1 C3:1 D3:1 Bb2:1 D3:1 F3:1 E3:1 F2:1 G2:1 A2:1 C3:1 C3:1 Bb2:1 A2:1 G2:1")
+FOLK = line(
+    "D4:1 F#4:0.5 A4:0.5 D5:1 A4:1 B4:0.5 A4:0.5 G4:0.5 F#4:0.5 E4:2 "
+    "F#4:1 G4:0.5 A4:0.5 B4:1 G4:1 A4:0.5 G4:0.5 F#4:0.5 E4:0.5 D4:2"
+)
+WALTZ_MINOR = line("E4:2 G4:1 B4:2 A4:1 G4:1 F#4:1 E4:1 D#4:3 E4:2 B4:1 C5:2 B4:1 A4:1 F#4:1 D#4:1 E4:3")
+MINOR_CHORDS = chords("A3+C4+E4:4 D3+F3+A3:4 E3+G#3+B3:4 A3+C4+E4:4") + line("A2:4 D2:4 E2:4 A2:4")
+SYNC = line("C5:0.75 G4:0.75 E4:0.5 r:0.25 D4:0.75 E4:1 G4:0.75 A4:0.75 G4:0.5 r:0.25 E4:0.75 C4:1 " * 2)
+VALIDATION: dict[str, tuple[list[Event], int, int, float, str]] = {
+    "shuffle_riff": (articulate(SHUFFLE, 0.9), 4, 4, 100, "groove: swung bass riff in G"),
+    "walking_bass": (articulate(WALKING, 0.92), 4, 4, 120, "register: walking bass in F"),
+    "folk_melody": (articulate(FOLK, 0.9), 4, 4, 110, "melody: D major tune, detached"),
+    "waltz_minor": (articulate(WALTZ_MINOR, 0.92), 3, 4, 120, "meter: 3/4 minor melody"),
+    "minor_chords": (MINOR_CHORDS, 4, 4, 90, "texture: i-iv-V-i block chords"),
+    "syncopated_melody": (articulate(SYNC, 0.9), 4, 4, 100, "groove: syncopated pop melody"),
+}
+
 PROMPTS: dict[str, tuple[list[Event], int, int, float, str]] = {
     # name: (events, numerator, denominator, bpm, what it tests)
     "ode_legato": (ODE, 4, 4, 100, "articulation: legato reference"),
@@ -156,7 +179,7 @@ PROMPTS: dict[str, tuple[list[Event], int, int, float, str]] = {
 }
 
 
-def write(name: str, events: list[Event], numerator: int, denominator: int, bpm: float) -> Path:
+def write(name: str, events: list[Event], numerator: int, denominator: int, bpm: float, folder: Path = HERE) -> Path:
     midi = mido.MidiFile(type=0, ticks_per_beat=TPB)
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("track_name", name=name, time=0))
@@ -175,7 +198,7 @@ def write(name: str, events: list[Event], numerator: int, denominator: int, bpm:
         now = tick
     track.append(mido.MetaMessage("end_of_track", time=0))
     midi.tracks.append(track)
-    path = HERE / f"{name}.mid"
+    path = folder / f"{name}.mid"
     midi.save(str(path))
     return path
 
@@ -187,6 +210,14 @@ def main() -> None:
         index[name] = {"meter": f"{numerator}/{denominator}", "bpm": bpm, "tests": what, "notes": len(events)}
     (HERE / "index.json").write_text(json.dumps(index, indent=2) + "\n")
     print(f"wrote {len(index)} prompts to {HERE}")
+    folder = HERE / "validation"
+    folder.mkdir(exist_ok=True)
+    index = {}
+    for name, (events, numerator, denominator, bpm, what) in VALIDATION.items():
+        write(name, events, numerator, denominator, bpm, folder)
+        index[name] = {"meter": f"{numerator}/{denominator}", "bpm": bpm, "tests": what, "notes": len(events)}
+    (folder / "index.json").write_text(json.dumps(index, indent=2) + "\n")
+    print(f"wrote {len(index)} validation prompts to {folder}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cocomposer import codec
+from cocomposer.music import codec
 from cocomposer.training.corpus import COLLECTION_STYLE, Piece, summarize
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cocomposer import codec
 from cocomposer.errors import DataError
-from cocomposer.keys import find_key, pitch_class_histogram
+from cocomposer.music import codec
+from cocomposer.music.keys import find_key, pitch_class_histogram
 from cocomposer.training.abc import pickup_beats
 
 # collection folder -> style label. Documented in models/MODEL_CARD.md.

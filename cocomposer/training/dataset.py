@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cocomposer import codec
-from cocomposer.keys import MAJOR_PROFILE, MINOR_PROFILE
+from cocomposer.music import codec
+from cocomposer.music.keys import MAJOR_PROFILE, MINOR_PROFILE
 from cocomposer.training.corpus import Piece
 
 # Transposition range for augmentation: every key is reached from every piece.

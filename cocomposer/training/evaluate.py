@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from cocomposer import codec
-from cocomposer.generate import continue_from, prime
-from cocomposer.keys import SCALES, Key, find_key, pitch_class_histogram
-from cocomposer.markov import MarkovModel, unigram_nll
-from cocomposer.model import PLAYING_STRENGTH, OnnxModel
-from cocomposer.sampling import Controls
+from cocomposer.model.continuation import continue_from, prime
+from cocomposer.model.markov import MarkovModel, unigram_nll
+from cocomposer.model.runtime import PLAYING_STRENGTH, OnnxModel
+from cocomposer.model.sampling import Controls
+from cocomposer.music import codec
+from cocomposer.music.keys import SCALES, Key, find_key, pitch_class_histogram
 from cocomposer.training.corpus import Piece
 from cocomposer.training.features import StyleClassifier, note_features
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cocomposer import codec
 from cocomposer.errors import ModelError
+from cocomposer.music import codec
 from cocomposer.training.net import CocomposerNet, StepNet
 
 GOLDEN_STEPS = 64

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cocomposer import codec
-from cocomposer.keys import find_key, pitch_class_histogram
+from cocomposer.music import codec
+from cocomposer.music.keys import find_key, pitch_class_histogram
 
 _IOI_BINS = np.array([0.5, 1.5, 2.5, 3.5, 4.5, 6.5, 8.5, 12.5, 18.5, 24.5, 1e9])  # ticks
 _DUR_BINS = np.array([1.5, 2.5, 3.5, 4.5, 6.5, 8.5, 12.5, 18.5, 24.5, 48.5, 1e9])

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from cocomposer import codec
+from cocomposer.music import codec
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The command line and what it runs: `cocomposer run`, `ui`, `demo`, `continue`, `calibrate`."""

@@ -1,0 +1,294 @@
+"""The `cocomposer` command line: ports, run, demo, continue, eval, bench, calibrate, ui."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from cocomposer import __version__
+from cocomposer.engine.settings import MODES, QUANTIZE, Settings, parse_cc_bindings
+from cocomposer.errors import CocomposerError
+from cocomposer.model.continuation import DEFAULT_CADENCE
+from cocomposer.model.sampling import DEFAULT_MIMIC
+
+SETTING_HELP = {
+    "mode": f"interaction mode: {', '.join(MODES)}",
+    "temperature": "sampling temperature (0.05..3; higher is wilder)",
+    "top_p": "nucleus sampling mass (0.05..1)",
+    "style": "style label the model plays in (folk, celtic, chorale, renaissance, classical)",
+    "mood": "auto (follow the player's key), major or minor",
+    "bars": "answer length in bars, or auto (as many bars as the call, 1..8)",
+    "key": "key lock: off, auto (estimated from the player) or a key such as 'D minor'",
+    "low": "lowest MIDI pitch the model may play",
+    "high": "highest MIDI pitch the model may play",
+    "density": "more (>1) or fewer (<1) notes",
+    "velocity": "'follow' the player's dynamics, or a fixed velocity 1..127",
+    "in_channel": "listen to this MIDI channel only (1..16; 0 = all)",
+    "out_channel": "MIDI channel of the answers (1..16)",
+    "accompany_channel": "MIDI channel of the accompaniment (1..16)",
+    "quantize": f"answers start on the next {' / '.join(QUANTIZE)}",
+    "silence": "beats of silence that end the player's phrase",
+    "max_phrase_bars": "a phrase longer than this many bars is answered anyway",
+    "barge_in": "stop the answer when the player plays (true/false)",
+    "thru": "also pass the player's notes to the output (true/false)",
+    "horizon": "beats the accompanist plans ahead",
+    "trigger_cc": "continue mode: double-tap this CC (64 = sustain pedal) to ask for an answer",
+    "phrase_end_cc": "a CC (e.g. a footswitch) that ends the phrase at once",
+    "panic_cc": "a CC that closes every note cocomposer opened",
+    "bpm": "internal tempo in BPM",
+    "beats_per_bar": "beats (quarter notes) in a bar, for --quantize bar and the model's sense of the bar",
+    "meter": "time signature the model hears, e.g. 3/4 or 6/8 (auto: beats per bar over 4; sets beats per bar)",
+    "min_note": "shortest note the model may play, in ticks of 1/12 beat (default 2)",
+    "mimic": "0..2: how much the answer borrows the player's own intervals and rhythms (0: the network alone)",
+    "cadence": "0..4: how strongly the answer's last bar closes on the key's tonic chord (0: off)",
+}
+
+
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("musical settings (all can change live)")
+    for f in fields(Settings):
+        if f.name == "cc":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        group.add_argument(flag, dest=f"setting_{f.name}", default=None, metavar="VALUE", help=SETTING_HELP.get(f.name))
+    group.add_argument(
+        "--cc",
+        action="append",
+        default=[],
+        metavar="NAME=NUMBER",
+        help="bind a setting to a MIDI CC, e.g. --cc temperature=21 (repeatable)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace, base: Settings | None = None) -> Settings:
+    settings = base or Settings()
+    for f in fields(Settings):
+        value = getattr(args, f"setting_{f.name}", None)
+        if value is not None:
+            settings = settings.with_value(f.name, value)
+    if getattr(args, "cc", None):
+        settings = Settings(**{**settings.__dict__, "cc": {**settings.cc, **parse_cc_bindings(args.cc)}})
+    return settings
+
+
+def add_port_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--api", default="auto", help="MIDI backend: auto, alsa, jack, coremidi, winmm")
+    parser.add_argument(
+        "--in", dest="in_port", metavar="NAME", help="listen on this port (default: virtual 'cocomposer in')"
+    )
+    parser.add_argument(
+        "--out", dest="out_port", metavar="NAME", help="play to this port (default: virtual 'cocomposer out')"
+    )
+    parser.add_argument("--model", type=Path, help="an exported .onnx model (default: the shipped one)")
+    parser.add_argument(
+        "--sync",
+        default="internal",
+        choices=("internal", "midi-clock", "link"),
+        help="follow the internal tempo, the MIDI clock on the input (or --clock-in), or Ableton Link",
+    )
+    parser.add_argument("--clock-in", metavar="NAME", help="a separate port carrying MIDI clock")
+    parser.add_argument("--clock-out", action="store_true", help="send MIDI clock and start/stop at the internal tempo")
+    parser.add_argument(
+        "--output-offset",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="shift everything sent by MS milliseconds (negative sends early)",
+    )
+    parser.add_argument("--record", type=Path, metavar="FILE.mid", help="write the session (player and AI) here")
+    parser.add_argument("--seed", type=int, help="random seed (repeatable answers)")
+    add_setting_flags(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cocomposer", description="A real-time AI co-composer over MIDI.")
+    parser.add_argument("--version", action="version", version=f"cocomposer {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("ports", help="list MIDI inputs and outputs")
+    p.add_argument("--api", default="auto")
+
+    p = sub.add_parser("run", help="listen and answer live over MIDI (headless)")
+    add_port_flags(p)
+
+    p = sub.add_parser("ui", help="open the stage panel with the engine running")
+    add_port_flags(p)
+    p.add_argument(
+        "--config", type=Path, metavar="FILE.toml", help="where the panel keeps its last settings (default: per user)"
+    )
+    p.add_argument(
+        "--ratings", type=Path, metavar="FILE.jsonl", help="where likes and dislikes are logged (default: per user)"
+    )
+
+    p = sub.add_parser("demo", help="play a bundled phrase through the real engine and model; write the answer")
+    p.add_argument("--api", default="auto")
+    p.add_argument("--loopback", action="store_true", help="use in-process ports even where virtual ports work")
+    p.add_argument("-o", "--output", type=Path, default=Path("cocomposer-demo.mid"))
+    p.add_argument("--model", type=Path)
+    p.add_argument("--seed", type=int, default=1)
+    add_setting_flags(p)
+
+    p = sub.add_parser("continue", help="continue the phrase in a MIDI file (offline)")
+    p.add_argument("input", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument(
+        "--bars",
+        default="4",
+        help="bars of the file's own time signature (4/4 if none), or auto: as many as the phrase",
+    )
+    p.add_argument(
+        "--quantize",
+        choices=("bar", "beat"),
+        default="bar",
+        help="start on the next bar line after the phrase, or the next beat (always ends on a bar line)",
+    )
+    p.add_argument("--style", default="folk")
+    p.add_argument("--mood", default="auto")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--key", default="off", help="key lock: off, auto or e.g. 'D minor'")
+    p.add_argument(
+        "--mimic", type=float, default=DEFAULT_MIMIC, help=SETTING_HELP["mimic"] + f" (default {DEFAULT_MIMIC:g})"
+    )
+    p.add_argument(
+        "--cadence",
+        type=float,
+        default=DEFAULT_CADENCE,
+        help=SETTING_HELP["cadence"] + f" (default {DEFAULT_CADENCE:g})",
+    )
+    p.add_argument(
+        "--register",
+        choices=("call", "wide"),
+        default="call",
+        help="call: answer in the phrase's register and number of voices; wide: anywhere in 36..96",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", type=Path)
+
+    p = sub.add_parser(
+        "eval",
+        help="evaluate the model on the test split (needs the train extra); --musical: the musical benchmark",
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER, help="passed to `python -m cocomposer.training eval`")
+
+    p = sub.add_parser("bench", help="measure step time, end-to-end latency and start-up (prints a table, writes JSON)")
+    p.add_argument("--full", action="store_true", help="longer runs (several minutes)")
+    p.add_argument("-o", "--output", type=Path, default=Path("bench.json"))
+    p.add_argument("--model", type=Path)
+
+    p = sub.add_parser("calibrate", help="measure the round trip out->in through a loopback route; suggest an offset")
+    p.add_argument("--api", default="auto")
+    p.add_argument("--in", dest="in_port", metavar="NAME", required=True)
+    p.add_argument("--out", dest="out_port", metavar="NAME", required=True)
+    p.add_argument("--count", type=int, default=50)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    eval_only = argv[:1] == ["eval"]  # its flags belong to the evaluation's own parser
+    args = argparse.Namespace(command="eval", args=argv[1:]) if eval_only else parser.parse_args(argv)
+    try:
+        return _dispatch(parser, args)
+    except CocomposerError as err:
+        print(f"cocomposer: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    command = args.command
+    if command is None:
+        from cocomposer.app.run import display_available
+
+        if display_available():
+            command, args = "ui", parser.parse_args(["ui"])
+        else:
+            parser.print_help()
+            return 0
+    if command == "ports":
+        from cocomposer.midi import ports
+
+        inputs, outputs = ports.list_ports(args.api)
+        print("MIDI inputs (cocomposer can listen to):")
+        print("\n".join(f"  {name}" for name in inputs) or "  (none)")
+        print("MIDI outputs (cocomposer can play to):")
+        print("\n".join(f"  {name}" for name in outputs) or "  (none)")
+        return 0
+    if command == "run":
+        from cocomposer.app.run import run_live
+
+        return run_live(args, settings_from_args(args))
+    if command == "ui":
+        from cocomposer.app.run import run_ui
+
+        return run_ui(args, settings_from_args(args))
+    if command == "demo":
+        from cocomposer.app.demo import run_demo
+
+        return run_demo(args, settings_from_args(args))
+    if command == "continue":
+        return _continue(args)
+    if command == "eval" and "--musical" in args.args:
+        from cocomposer.bench.musicality import main as musical_main
+
+        return musical_main(args.args)
+    if command == "eval":
+        try:
+            from cocomposer.training.__main__ import main as training_main
+        except ImportError as err:
+            raise CocomposerError("eval needs the train extra: pip install -e '.[train]'") from err
+        return training_main(["eval", *args.args])
+    if command == "bench":
+        from cocomposer.bench.runner import run_bench
+
+        return run_bench(args)
+    if command == "calibrate":
+        from cocomposer.app.calibrate import run_calibrate
+
+        return run_calibrate(args)
+    parser.error(f"unknown command {command}")
+    return 2
+
+
+def _continue(args: argparse.Namespace) -> int:
+    from cocomposer.app.offline import continue_file
+    from cocomposer.model.continuation import Conversation
+    from cocomposer.model.sampling import Controls
+    from cocomposer.music.keys import parse_key
+
+    if args.key not in ("off", "auto"):
+        parse_key(args.key)  # a clear error before any work
+    controls = Controls(temperature=args.temperature, top_p=args.top_p, mimic=args.mimic)
+    settings = Settings(style=args.style, mood=args.mood, cadence=args.cadence)  # clear errors for bad values
+    bars = None if args.bars == "auto" else settings.with_value("bars", args.bars).bars
+    conversation = Conversation(follow_call=args.register == "call", cadence=args.cadence)
+    result = continue_file(
+        args.input,
+        args.output,
+        bars,
+        args.style,
+        args.mood,
+        controls,
+        args.seed,
+        args.model,
+        key_lock=args.key,
+        quantize=args.quantize,
+        conversation=conversation,
+    )
+    notes = result.continuation.notes
+    span = result.continuation.end_tick - result.continuation.start_tick
+    bars_done = span / result.meter.bar_ticks
+    print(
+        f"continued {len(result.prompt)} notes with {len(notes)} notes over {bars_done:g} bars of {result.meter} "
+        f"(style {result.style}, mood {result.mood}) -> {args.output}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""`cocomposer demo`: a bundled call phrase through the real engine and model, the answer to a MIDI file.
+
+Where the MIDI backend can make virtual ports (ALSA, JACK, CoreMIDI), the phrase really travels through
+"cocomposer in" and the answer comes back on "cocomposer out"; elsewhere an in-process loopback stands in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from contextlib import ExitStack
+
+from cocomposer.engine.core import Engine
+from cocomposer.engine.settings import Settings
+from cocomposer.errors import CocomposerError
+from cocomposer.midi import ports
+from cocomposer.model.runtime import OnnxModel
+from cocomposer.music import codec
+from cocomposer.music.midifile import write_tracks
+from cocomposer.music.phrases import demo_phrase
+
+
+class _Listener:
+    """Collects what arrives on the listening port: (seconds, message)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, ports.Message]] = []
+        self.cond = threading.Condition()
+
+    def __call__(self, t_ns: int, message: ports.Message) -> None:
+        with self.cond:
+            self.events.append((t_ns / 1e9, message))
+            self.cond.notify_all()
+
+
+def _open(
+    api: str, loopback: bool, stack: ExitStack
+) -> tuple[ports.MidiIn, ports.MidiOut, ports.MidiOut, ports.MidiIn, str]:
+    """(engine in, engine out, player out, listener in, description)."""
+    if not loopback:
+        try:
+            engine_in = stack.enter_context(ports.open_input(None, api))
+            engine_out = stack.enter_context(ports.open_output(None, api))
+            listener = stack.enter_context(
+                ports.open_input(engine_out.name, api, virtual_name="demo listener", client_name="cocomposer-demo")
+            )
+            player = stack.enter_context(
+                ports.open_output(engine_in.name, api, virtual_name="demo player", client_name="cocomposer-demo")
+            )
+            return engine_in, engine_out, player, listener, f"virtual ports '{engine_in.name}' / '{engine_out.name}'"
+        except CocomposerError as err:
+            print(f"(no virtual MIDI ports here, so an in-process loopback stands in: {err})")
+    engine_in, player = ports.loopback_pair("demo player")
+    listener, engine_out = ports.loopback_pair("demo listener")
+    for port in (engine_in, player, listener, engine_out):
+        stack.enter_context(port)
+    return engine_in, engine_out, player, listener, "an in-process loopback"
+
+
+def piano_roll(call: list[codec.Note], answer: list[codec.Note], steps_per_beat: int = 4) -> str:
+    """A small text piano roll: 'o' the call, '#' the answer, one column a sixteenth, one row a pitch."""
+    notes = [(n, "o") for n in call] + [(n, "#") for n in answer]
+    if not notes:
+        return "(no notes)"
+    low, high = min(n.pitch for n, _ in notes), max(n.pitch for n, _ in notes)
+    end = max(n.end for n, _ in notes)
+    width = int(end * steps_per_beat) + 1
+    names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+    lines = []
+    for pitch in range(high, low - 1, -1):
+        row = ["|" if c % (4 * steps_per_beat) == 0 else "." if c % steps_per_beat == 0 else " " for c in range(width)]
+        for n, mark in notes:
+            if n.pitch == pitch:
+                for c in range(
+                    int(round(n.start * steps_per_beat)),
+                    max(int(round(n.end * steps_per_beat)), int(round(n.start * steps_per_beat)) + 1),
+                ):
+                    if c < width:
+                        row[c] = mark
+        lines.append(f"{names[pitch % 12]:>2}{pitch // 12 - 1:<2}{''.join(row)}")
+    return "\n".join(lines)
+
+
+def run_demo(args: argparse.Namespace, settings: Settings) -> int:
+    phrase = demo_phrase()
+    model = OnnxModel.load(args.model)
+    bpm = settings.bpm
+    with ExitStack() as stack:
+        engine_in, engine_out, player, listener_port, how = _open(args.api, args.loopback, stack)
+        engine = Engine(model, engine_in, engine_out, settings, seed=args.seed)
+        planned = threading.Event()
+        phrase_end: list[float] = []
+        answer_end: list[float] = []
+
+        def hook(kind: str, data: dict) -> None:
+            if kind == "answer_requested":
+                phrase_end.append(time.perf_counter())
+            elif kind == "answer_planned":
+                answer_end.append(data["end_beat"])
+                planned.set()
+
+        engine.add_hook(hook)
+        listener = _Listener()
+        listener_port.start(listener)
+        engine.start()
+        stack.callback(engine.stop)
+        print(f"playing the call phrase ({len(phrase)} notes, {bpm:.0f} BPM) through {how}...")
+        started = engine.clock.now()
+        beat0 = engine.clock.next_boundary(engine.clock.beat_at(started) + 0.25, "beat")
+        events = sorted([(n.start, 1, n) for n in phrase] + [(n.end, 0, n) for n in phrase], key=lambda e: e[:2])
+        for beat, is_on, n in events:
+            due = engine.clock.time_at(beat0 + beat)
+            while (left := due - engine.clock.now()) > 0:
+                time.sleep(min(left, 0.01))
+            player.send((0x90, n.pitch, n.velocity) if is_on else (0x80, n.pitch, 0))
+        if not planned.wait(timeout=10 + settings.silence * 60 / bpm):
+            raise CocomposerError("the engine did not answer the demo phrase within 10 s")
+        end_time = engine.clock.time_at(answer_end[0]) + 0.3
+        while engine.clock.now() < end_time:
+            time.sleep(0.01)
+        first_out = next((t for t, m in listener.events if ports.is_note_on(m)), None)
+        answer_notes = _notes_from_events(listener.events, engine, beat0)
+        call = [codec.Note(n.start, n.end, n.pitch, n.velocity) for n in phrase]
+    write_tracks(args.output, [("call (demo phrase)", call, 0), ("cocomposer answer", answer_notes, 1)], bpm=bpm)
+    print(piano_roll(call, answer_notes))
+    print("o = call, # = answer; one column a sixteenth, '|' a bar line")
+    if first_out is not None and phrase_end:
+        print(
+            f"answer: {len(answer_notes)} notes; first note {1000 * (first_out - phrase_end[0]):.1f} ms after the "
+            f"phrase was known to have ended ({settings.silence:g} beat of silence), "
+            f"quantize {settings.quantize}"
+        )
+    else:
+        print("the answer held no notes")
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _notes_from_events(events: list[tuple[float, ports.Message]], engine: Engine, beat0: float) -> list[codec.Note]:
+    notes, open_notes = [], {}
+    for t, msg in events:
+        beat = engine.clock.beat_at(t) - beat0
+        if ports.is_note_on(msg):
+            open_notes[msg[1]] = (beat, msg[2])
+        elif ports.is_note_off(msg) and msg[1] in open_notes:
+            start, vel = open_notes.pop(msg[1])
+            notes.append(codec.Note(start, beat, msg[1], vel))
+    return sorted(notes)

@@ -1,0 +1,147 @@
+"""`cocomposer run`: open the ports, load the model, start the engine, and keep every note closed on the way out.
+
+Live commands on standard input (one per line): `set NAME VALUE`, `mode NAME`, `panic`, `trigger`, `forget` (the
+player model starts afresh), `status`, `quit`. They are read when standard input is a terminal, or when
+COCOMPOSER_STDIN_COMMANDS is set (for a script that pipes commands in); then the end of input stops cocomposer like
+`quit`. Otherwise standard input is left alone, so a session started with no terminal (a service, a test) runs until
+it is signalled.
+
+SIGINT and SIGTERM stop cleanly: every note cocomposer opened gets its note-off before the ports close, and the
+exit status is 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from cocomposer.engine.core import Engine
+from cocomposer.engine.factory import build_engine
+from cocomposer.engine.settings import Settings
+from cocomposer.errors import CocomposerError
+
+
+def display_available() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _status(engine: Engine) -> str:
+    s = engine.settings
+    first = sorted(engine.stats.first_note_seconds)
+    latency = f"{1000 * first[len(first) // 2]:.1f} ms" if first else "n/a"
+    return (
+        f"state {engine.state}, mode {s.mode}, style {s.style}, temperature {s.temperature}, "
+        f"{engine.clock.bpm:.1f} BPM, notes in {engine.stats.notes_in}, answers {engine.stats.answers}, "
+        f"first answer note median {latency}, dropped {engine.stats.dropped_inbound + engine.generator.dropped_jobs}, "
+        f"late notes {engine.scheduler.late_dropped}"
+    )
+
+
+def _read_commands(engine: Engine, done: threading.Event) -> None:
+    for line in sys.stdin:
+        words = line.strip().split(maxsplit=2)
+        if not words:
+            continue
+        try:
+            if words[0] in ("quit", "exit", "q"):
+                break
+            if words[0] == "set" and len(words) == 3:
+                engine.settings.with_value(words[1], words[2])  # validate here to answer the player at once
+                engine.command("set", (words[1], words[2]))
+            elif words[0] == "mode" and len(words) == 2:
+                engine.settings.with_value("mode", words[1])
+                engine.command("mode", words[1])
+            elif words[0] in ("panic", "trigger", "forget"):
+                engine.command(words[0])
+            elif words[0] == "status":
+                print(_status(engine), flush=True)
+            else:
+                print("commands: set NAME VALUE | mode NAME | panic | trigger | forget | status | quit", flush=True)
+        except CocomposerError as err:
+            print(f"cocomposer: {err}", flush=True)
+    done.set()
+
+
+def stdin_commands_wanted() -> bool:
+    """Whether to read live commands from standard input: a terminal, or COCOMPOSER_STDIN_COMMANDS set."""
+    if os.environ.get("COCOMPOSER_STDIN_COMMANDS"):
+        return True
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stdin
+        return False
+
+
+def run_live(args: argparse.Namespace, settings: Settings) -> int:
+    done = threading.Event()
+    signalled: list[int] = []  # the handler only appends: it takes no lock the interrupted code might hold
+
+    def on_signal(signum: int, _frame: object) -> None:
+        signalled.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with ExitStack() as stack:
+            engine = build_engine(args, settings, stack)
+            engine.add_hook(_print_errors)
+            engine.start()
+            stack.callback(engine.stop)  # runs before the ports close: every note gets its note-off
+            names = (engine.midi_in.name if engine.midi_in else "-", engine.midi_out.name)
+            print(
+                f"cocomposer listening on '{names[0]}', playing to '{names[1]}' "
+                f"({settings.mode}, {engine.clock.bpm:.0f} BPM). Type 'status', 'panic' or 'quit'; Ctrl-C stops.",
+                flush=True,
+            )
+            if stdin_commands_wanted():
+                threading.Thread(target=_read_commands, args=(engine, done), daemon=True).start()
+            while not signalled and not done.wait(0.05):
+                pass
+            print("stopping: closing every note", flush=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _print_errors(kind: str, data: dict) -> None:
+    if kind == "error":
+        print(f"cocomposer: {data.get('where')}: {data.get('message')}", file=sys.stderr, flush=True)
+
+
+PANEL_ENTRY_POINTS = "cocomposer.panel"  # the panel (package cocomposer_panel) registers itself here
+
+
+def run_ui(args: argparse.Namespace, settings: Settings) -> int:
+    """Find the stage panel through its entry point (the engine never imports it) and run it."""
+    found = list(entry_points(group=PANEL_ENTRY_POINTS))
+    if not found:
+        raise CocomposerError(
+            "the stage panel is not installed; install cocomposer with pip (pip install 'cocomposer[ui]')"
+        )
+    try:
+        run_panel = found[0].load()
+    except ImportError as err:
+        raise CocomposerError(f"the panel needs PyQt6: pip install 'cocomposer[ui]' ({err})") from err
+    return run_panel(args, settings)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.005) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass (for demos and tools, not the engine)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+__all__ = ["Path", "build_engine", "display_available", "run_live", "run_ui", "stdin_commands_wanted", "wait_until"]

@@ -1,0 +1,361 @@
+"""The end-to-end benchmark: a player ends phrases, cocomposer answers, a listener times every note, through JACK.
+
+The engine runs in this process, built by :func:`cocomposer.engine.factory.build_engine` with its real ports on a
+JACK server (see :mod:`cocomposer.bench.jack`); the player-listener and the flood are other processes (see
+:mod:`cocomposer.bench.client`). Call-and-response, quantize off, 300 BPM. Each phrase is three sixteenth notes on
+the engine's beat grid, then the end-of-phrase CC (``Settings.phrase_end_cc``, a footswitch) on the next beat; the
+answer lasts one beat; the next phrase's first note comes a quarter beat after that beat (a cycle of 2 beats).
+
+Two numbers per condition (quiet input, then a second client flooding the input with 1,000 messages a second):
+
+* **phrase end -> first answer note**: from the moment the player's client sent the end-of-phrase CC to the moment
+  the first note of the answer reached the listening client. Counted over the answers whose first note is meant to
+  sound at the phrase end; an answer that opens with a rest has no reaction time to measure (its first note is
+  scheduled later, and counts in the next number).
+* **arrival error**: for every answer note, its arrival at the listening client minus the time the scheduler meant
+  it to sound (``clock.time_at(note.start_beat) + output_offset``). The target is judged on the notes the scheduler
+  held before their time ("ahead"); the first note of an immediate answer reaches the scheduler after its time (it
+  is the reaction above) and is reported with all notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from cocomposer.bench.client import ClientProcess
+from cocomposer.bench.jack import full_port_name
+from cocomposer.bench.stats import Summary
+from cocomposer.engine.scheduler import ScheduledNote
+from cocomposer.engine.settings import Settings
+from cocomposer.errors import CocomposerError
+
+CALL_NOTES = 3
+CYCLE_BEATS = 2.0  # phrase (1 beat, ending with the CC) + answer (1 beat)
+ANSWER_BARS = 0.25  # one beat in 4/4
+EPS_BEATS = 1e-6
+
+
+class LiveBenchError(CocomposerError, RuntimeError):
+    """The end-to-end bench could not run (a client did not start, the engine did not answer at all)."""
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    phrases: int = 60
+    warmup: int = 3
+    bpm: float = 300.0  # fast, so that a quick run fits 2 x 60 phrases in under a minute
+    flood_rate: float = 1000.0
+    phrase_end_cc: int = 85
+    seed: int = 1
+    conditions: tuple[str, ...] = ("quiet", "flood")
+    # Play on until ``phrases`` answers began at once (each gives one "phrase end -> first note"), at most
+    # ``max_factor`` times as many phrases; False: play exactly ``phrases`` phrases.
+    until_measured: bool = False
+    max_factor: int = 3
+
+    def settings(self) -> Settings:
+        return Settings(
+            mode="call-response",
+            quantize="off",
+            bars=ANSWER_BARS,
+            silence=16.0,  # the CC ends each phrase long before the silence window would
+            phrase_end_cc=self.phrase_end_cc,
+            bpm=self.bpm,
+        )
+
+
+class _Recorder:
+    """The engine's hooks, and a tap on ``scheduler.schedule`` for each answer note's intended beat."""
+
+    def __init__(self, scheduler, phrase_end_cc: int) -> None:
+        self.cond = threading.Condition()
+        self.phrase_end_cc = phrase_end_cc
+        self.phrase_end_ccs: list[int] = []  # t_ns the engine reported each end-of-phrase CC
+        self.notes_in = 0  # note-ons and note-offs the engine heard
+        self.requested: list[tuple[int, float]] = []  # (t_ns, start_beat)
+        self.note_ons: list[tuple[float, int]] = []  # (send time in s, pitch), tag "answer"
+        self.handed: list[tuple[int, ScheduledNote]] = []  # (t_ns the generator handed it over, note)
+        self.late = 0
+        self.errors: list[str] = []
+        # The engine's note_out hook gives the send time but not the note's intended beat, so wrap the scheduler's
+        # entry point: the engine calls scheduler.schedule(notes) for every note the generator finishes.
+        inner = scheduler.schedule
+
+        def tap(notes) -> None:
+            batch = list(notes)
+            t_ns = time.perf_counter_ns()
+            with self.cond:
+                self.handed.extend((t_ns, n) for n in batch if n.tag == "answer")
+            inner(batch)
+
+        scheduler.schedule = tap
+
+    def hook(self, kind: str, data: dict) -> None:
+        t_ns = time.perf_counter_ns()
+        with self.cond:
+            if kind == "answer_requested" and data.get("tag") == "answer":
+                self.requested.append((t_ns, float(data["start_beat"])))
+            elif kind == "note_out" and data.get("tag") == "answer" and data.get("kind") == "note_on":
+                self.note_ons.append((float(data["time"]), int(data["pitch"])))
+            elif kind == "cc" and data.get("number") == self.phrase_end_cc:
+                self.phrase_end_ccs.append(t_ns)
+            elif kind == "note_in":
+                self.notes_in += 1
+            elif kind == "late":
+                self.late += 1
+            elif kind == "error":
+                self.errors.append(f"{data.get('where')}: {data.get('message')}")
+            self.cond.notify_all()
+
+    def marks(self) -> tuple[int, int, int, int]:
+        with self.cond:
+            return len(self.requested), len(self.note_ons), len(self.handed), self.late
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(predicate, timeout)
+
+
+def _call(beat0: float, pitches: Sequence[int], cc: int, time_at: Callable[[float], float]) -> list:
+    events = []
+    for i, pitch in enumerate(pitches):
+        on = beat0 + 0.25 * (i + 1)
+        events += [(on, (0x90, pitch, 90)), (on + 0.2, (0x80, pitch, 0))]
+    events.append((beat0 + 1.0, (0xB0, cc, 127)))
+    return [[int(time_at(beat) * 1e9), list(msg)] for beat, msg in sorted(events)]
+
+
+def _run_phrases(
+    engine, rec: _Recorder, player: ClientProcess, config: LiveConfig, pitches: Sequence[int]
+) -> list[dict]:
+    clock = engine.clock
+    lead = 0.08 * config.bpm / 60  # beats: time for the play command to reach the player
+    beat0 = math.ceil(clock.beat() + lead)
+    phrases: list[dict] = []
+    limit = config.warmup + config.phrases * (config.max_factor if config.until_measured else 1)
+    measured = 0
+    for k in range(limit):
+        # The answer to the phrase just played is still being sampled; the one before it is complete.
+        if config.until_measured and len(phrases) >= 2 and _starts_at_once(phrases[-2], rec):
+            measured += 1
+            if measured >= config.phrases:
+                break
+        if beat0 + 0.25 < clock.beat() + lead:  # fell behind: start on the next beat that can still be reached
+            beat0 = math.ceil(clock.beat() + lead)
+        call = [pitches[(k + i) % len(pitches)] for i in range(CALL_NOTES)]
+        asked, ccs = rec.marks()[0], len(rec.phrase_end_ccs)
+        sent = player.ask({"play": _call(beat0, call, config.phrase_end_cc, clock.time_at)}, timeout=15.0)["sent"]
+        answered = rec.wait_for(lambda n=asked: len(rec.requested) > n, timeout=2.0)
+        phrase = {
+            "warmup": k < config.warmup,
+            "cc_ns": sent[-1],
+            "sent_count": len(sent),
+            "requested": rec.requested[asked] if answered else None,
+        }
+        if not answered:  # what the mode thought when the phrase end went unanswered (read racily: a clue only)
+            mode = engine.mode
+            phrase["unanswered"] = {
+                "state": mode.state, "held": sorted(getattr(mode, "held", ())),
+                "phrase_start": getattr(mode, "phrase_start", None), "engine_saw_cc": len(rec.phrase_end_ccs) > ccs,
+            }  # fmt: skip
+        phrases.append(phrase)
+        beat0 += CYCLE_BEATS
+    end = clock.time_at(beat0) + 0.1
+    while (left := end - clock.now()) > 0:
+        time.sleep(left)
+    return phrases
+
+
+def _starts_at_once(phrase: dict, rec: _Recorder) -> bool:
+    """Whether the answer to ``phrase`` has a note meant to sound at its very start (known once it is sampled)."""
+    if phrase["warmup"] or phrase["requested"] is None:
+        return False
+    start = phrase["requested"][1]
+    with rec.cond:
+        return any(abs(note.start_beat - start) <= EPS_BEATS for _, note in rec.handed)
+
+
+def _match_scheduled(sent: list[tuple[float, int]], handed: list[tuple[int, ScheduledNote]], beat_at) -> list:
+    """For each sent note-on, the scheduled note it played: same pitch, latest start at or before its send beat."""
+    used: set[int] = set()
+    out = []
+    for t, pitch in sent:
+        beat = beat_at(t)
+        best = None
+        for i, (_, note) in enumerate(handed):
+            if i in used or note.pitch != pitch or note.start_beat > beat + EPS_BEATS:
+                continue
+            if best is None or note.start_beat > handed[best][1].start_beat:
+                best = i
+        if best is not None:
+            used.add(best)
+        out.append(None if best is None else handed[best])
+    return out
+
+
+def _pair_arrivals(sent: list[tuple[float, int]], arrived: list[tuple[int, int]], window_s: float = 0.1) -> list:
+    """For each sent note-on (send time in s, pitch), the arrival (ns) of the same pitch that followed it first
+    within ``window_s``, or None: a note lost on the way does not shift the pairing of the ones after it."""
+    used: set[int] = set()
+    out: list[int | None] = []
+    for t_sent, pitch in sent:
+        sent_ns = t_sent * 1e9
+        match = next(
+            (
+                i
+                for i, (t, p) in enumerate(arrived)
+                if i not in used and p == pitch and sent_ns <= t <= sent_ns + window_s * 1e9
+            ),
+            None,
+        )
+        if match is not None:
+            used.add(match)
+        out.append(None if match is None else arrived[match][0])
+    return out
+
+
+def analyse(
+    phrases: list[dict],
+    arrivals: list,
+    sent: list[tuple[float, int]],
+    handed: list[tuple[int, ScheduledNote]],
+    clock,
+    output_offset: float,
+    channel: int,
+    answer_beats: float,
+) -> dict:
+    """Pair what the engine sent with what the listener received, and each answer with its phrase end."""
+    arrived = [(t, m[1]) for t, m in arrivals if len(m) == 3 and m[0] == 0x90 | channel and m[2] > 0]
+    scheduled = _match_scheduled(sent, handed, clock.beat_at)
+    paired = _pair_arrivals(sent, arrived)
+    notes = []  # (intended_ns, handed_ns, sent_s, arrival_ns or None, start_beat)
+    for (t_sent, _), match, arrival_ns in zip(sent, scheduled, paired, strict=True):
+        if match is not None:
+            handed_ns, note = match
+            intended_ns = (clock.time_at(note.start_beat) + output_offset) * 1e9
+            notes.append((intended_ns, handed_ns, t_sent, arrival_ns, note.start_beat))
+    came = [n for n in notes if n[3] is not None]
+    errors_all = [(a - i) / 1e6 for i, _, _, a, _ in came]
+    errors_ahead = [(a - i) / 1e6 for i, h, _, a, _ in came if h < i]
+    send_ahead = [(t * 1e9 - i) / 1e6 for i, h, t, _, _ in notes if h < i]
+    reaction, engine_part, detection, lead, ready = [], [], [], [], []
+    answered = immediate = silent = first_lost = 0
+    for phrase in phrases:
+        if phrase["warmup"] or phrase["requested"] is None:
+            continue
+        answered += 1
+        requested_ns, start = phrase["requested"]
+        detection.append((requested_ns - phrase["cc_ns"]) / 1e6)
+        lead.append((clock.time_at(start) * 1e9 - phrase["cc_ns"]) / 1e6)
+        mine = [n for n in notes if start - EPS_BEATS <= n[4] <= start + answer_beats + EPS_BEATS]
+        if not mine:
+            silent += 1
+            continue
+        first = min(mine, key=lambda n: n[4])
+        ready.append((first[1] - phrase["cc_ns"]) / 1e6)
+        if first[4] - start > EPS_BEATS:
+            continue
+        immediate += 1
+        engine_part.append((first[2] * 1e9 - phrase["cc_ns"]) / 1e6)
+        if first[3] is None:
+            first_lost += 1
+        else:
+            reaction.append((first[3] - phrase["cc_ns"]) / 1e6)
+    counted = [p for p in phrases if not p["warmup"]]
+    return {
+        "phrases": len(counted),
+        "answered": answered,
+        "unanswered": [p["unanswered"] for p in counted if "unanswered" in p],
+        "immediate_starts": immediate,
+        "began_with_rest": answered - immediate - silent,
+        "silent_answers": silent,
+        "first_note_lost": first_lost,
+        "phrase_end_to_first_note_ms": Summary.of(reaction).to_dict(),
+        "phrase_end_to_first_note_sent_ms": Summary.of(engine_part).to_dict(),
+        "phrase_end_to_answer_requested_ms": Summary.of(detection).to_dict(),
+        "phrase_end_to_answer_start_ms": Summary.of(lead).to_dict(),
+        "phrase_end_to_first_note_ready_ms": Summary.of(ready).to_dict(),
+        "arrival_error_ahead_ms": Summary.of(errors_ahead).to_dict(),
+        "arrival_error_all_ms": Summary.of(errors_all).to_dict(),
+        "send_error_ahead_ms": Summary.of(send_ahead).to_dict(),
+        "notes_sent": len(sent),
+        "notes_arrived": len(arrived),
+        "notes_matched": len(came),
+        "notes_unscheduled": sum(m is None for m in scheduled),  # sent, but no scheduled note explains it
+        "notes_lost": sum(a is None for a in paired),  # sent, never arrived
+        "notes_unexpected": len(arrived) - sum(a is not None for a in paired),  # arrived, never sent
+    }
+
+
+def measure_live(
+    model: Path | None,
+    config: LiveConfig,
+    pitches: Sequence[int],
+    log: Callable[[str], None] = print,
+    xruns: Callable[[], int | None] = lambda: None,
+) -> dict:
+    """Run every condition of ``config`` against one engine; the JACK server must be up (``bench_jack.jack_server``).
+
+    ``xruns()`` counts the server's xruns so far (cycles a client ran late in, when MIDI can be lost), if known.
+    """
+    from cocomposer.engine.factory import build_engine
+
+    settings = config.settings()
+    args = argparse.Namespace(
+        model=model, in_port=None, out_port=None, api="jack", sync="internal", output_offset=0.0,
+        seed=config.seed, clock_in=None, clock_out=False, record=None,
+    )  # fmt: skip
+    results: dict = {"settings": {"bpm": config.bpm, "quantize": "off", "answer_beats": 1, "cycle_beats": CYCLE_BEATS}}
+    with ExitStack() as stack:
+        engine = build_engine(args, settings, stack)
+        rec = _Recorder(engine.scheduler, settings.phrase_end_cc)
+        engine.add_hook(rec.hook)
+        engine.start()
+        stack.callback(engine.stop)
+        engine_in = full_port_name(engine.midi_in.name, "destination")
+        engine_out = full_port_name(engine.midi_out.name, "source")
+        player = ClientProcess(["player", "--to", engine_in, "--from", engine_out])
+        stack.callback(player.finish, {"quit": True})
+        for condition in config.conditions:
+            flood = None
+            if condition == "flood":
+                flood = ClientProcess(["flood", "--to", engine_in, "--rate", str(config.flood_rate)])
+                time.sleep(0.2)
+            log(f"  end to end, {condition}: {config.warmup} + {config.phrases} phrases at {config.bpm:g} BPM")
+            before, xruns_before = rec.marks(), xruns()
+            heard_before = rec.notes_in + len(rec.phrase_end_ccs)
+            dropped_before = (engine.stats.dropped_inbound, engine.generator.dropped_jobs)
+            try:
+                phrases = _run_phrases(engine, rec, player, config, pitches)
+            finally:
+                flooded = flood.finish() if flood is not None else None
+            arrivals = player.ask({"arrivals": True}, timeout=10.0)["arrivals"]
+            after = rec.marks()
+            with rec.cond:
+                sent = rec.note_ons[before[1] : after[1]]
+                handed = rec.handed[before[2] : after[2]]
+            result = analyse(
+                phrases, arrivals, sent, handed, engine.clock, engine.scheduler.output_offset,
+                settings.out_channel - 1, ANSWER_BARS * settings.beats_per_bar,
+            )  # fmt: skip
+            result["late_dropped"] = after[3] - before[3]
+            played = sum(p["sent_count"] for p in phrases)
+            result["input_unheard"] = played - (rec.notes_in + len(rec.phrase_end_ccs) - heard_before)
+            xruns_after = xruns()
+            result["jack_xruns"] = None if xruns_after is None else xruns_after - (xruns_before or 0)
+            result["dropped_inbound"] = engine.stats.dropped_inbound - dropped_before[0]
+            result["dropped_jobs"] = engine.generator.dropped_jobs - dropped_before[1]
+            if flooded:
+                result["flood_rate_achieved"] = flooded["sent"] / max(flooded["seconds"], 1e-9)
+            results[condition] = result
+        results["engine_errors"] = list(rec.errors)
+    if not any(results[c]["answered"] for c in config.conditions):
+        raise LiveBenchError(f"the engine answered none of the phrases; its errors: {rec.errors or 'none'}")
+    return results

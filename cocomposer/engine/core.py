@@ -1,0 +1,445 @@
+"""The engine: wires ports, clock, mode, generator and scheduler, and runs on its own thread.
+
+MIDI reaches it through one bounded queue, put there by the port's driver callback, which does nothing else.
+Commands (from the CLI, the panel, a CC binding) and the generator's news come through a second queue that never
+blocks and never drops. The engine decides, the generator thinks, the scheduler plays. Hooks report what happens
+(notes in and out, state, latency, errors) to the panel and the recorder.
+
+What the player sends is never lost to the model while fewer than ``INBOUND_LIMIT`` messages wait for the engine
+thread (and fewer than ``generator.JOB_QUEUE_SIZE`` notes wait for the model); beyond that the newest are dropped
+and counted in ``stats.dropped_inbound`` and ``generator.dropped_jobs``. Messages that carry nothing for the model
+(system messages, note-offs for keys nobody pressed, malformed messages) are counted in ``stats.received`` and let go.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from cocomposer.engine.modes import Action, CancelAnswer, RequestAnswer, make_mode
+from cocomposer.engine.scheduler import ScheduledNote, Scheduler
+from cocomposer.engine.settings import Settings
+from cocomposer.engine.stats import Stats
+from cocomposer.engine.worker import Answer, ForgetPlayer, Generator, Listen, SetMeter
+from cocomposer.errors import ConfigError
+from cocomposer.midi import ports
+from cocomposer.model.runtime import OnnxModel
+from cocomposer.music.keys import Key, find_key
+from cocomposer.timing.clock import InternalClock
+from cocomposer.timing.midi_clock import MidiClockFollower
+
+INBOUND_LIMIT = 10_000  # MIDI messages waiting for the engine thread; beyond this the newest are dropped and counted
+BATCH = 256  # MIDI messages handled in a row before commands and the mode get their turn
+POLL_SECONDS = 0.002
+ANSWER_LEAD_SECONDS = 0.008  # an answer starts at least this far ahead: time to sample its first note (about 1-3 ms)
+COMMANDS = ("set", "mode", "panic", "trigger", "settings", "forget", "call")
+Hook = Callable[[str, dict], None]
+
+
+class Engine:
+    def __init__(
+        self,
+        model: OnnxModel,
+        midi_in: ports.MidiIn | None,
+        midi_out: ports.MidiOut,
+        settings: Settings | None = None,
+        clock: InternalClock | MidiClockFollower | None = None,
+        now: Callable[[], float] = time.perf_counter,
+        sync: str = "internal",
+        output_offset: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.now = now
+        self.sync = sync
+        bpb = self.settings.beats_per_bar
+        if clock is None and sync == "midi-clock":
+            clock = MidiClockFollower(now=now, beats_per_bar=bpb, default_bpm=self.settings.bpm)
+        elif clock is None:
+            clock = InternalClock(self.settings.bpm, now=now, beats_per_bar=bpb)
+        self.clock = clock
+        self.midi_in, self.midi_out = midi_in, midi_out
+        self.model = model
+        self.stats = Stats()
+        self._hooks: list[Hook] = []
+        self._inbound: queue.Queue = queue.Queue(maxsize=INBOUND_LIMIT)
+        self._control: queue.SimpleQueue = queue.SimpleQueue()  # reentrant: a signal handler may put here
+        # Guards which requests are still wanted against cancel/schedule races; never held for a model step.
+        self._lock = threading.RLock()
+        self._request_ids: dict[str, set[int]] = {"answer": set(), "accompany": set()}
+        self._next_request = 0
+        self.scheduler = Scheduler(midi_out, clock, output_offset=output_offset, hooks=self._on_scheduler_event)
+        self.generator = Generator(model, self._schedule, self._emit, seed=seed, wanted=self._wanted)
+        self.generator.submit(SetMeter(self.settings.model_meter))
+        self.mode = make_mode(self.settings, self._boundary, self._earliest)
+        self._held: set[tuple[int, int]] = set()  # (channel 1..16, pitch) of the keys the player holds
+        self._pc_histogram = np.zeros(12)
+        self._velocity = 80.0
+        self._thread = threading.Thread(target=self._run, name="cocomposer-engine", daemon=True)
+        self._running = threading.Event()
+        self._stopped = False
+        self._scheduler_error_reported = False
+        self._state = "listening"
+        self.last_answer: list[ScheduledNote] = []  # the notes of the latest call-and-response answer, as planned
+        self._last_answer_id: int | None = None
+        self.preferences = None  # an object whose bias() is added to the logits of every answer (the panel's ratings)
+
+    # -- life cycle ------------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.generator.start()
+        self.scheduler.start()
+        self._running.set()
+        self._thread.start()
+        if self.midi_in is not None:
+            self.midi_in.start(self.sink)
+
+    def stop(self) -> None:
+        """Stop listening, close every note cocomposer opened, and stop the threads.
+
+        Safe to call twice, before `start`, from any thread, and from a signal handler (a second call, such as a
+        second Ctrl-C during the first, returns at once).
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.midi_in is not None:
+            try:
+                self.midi_in.close()
+            except Exception as err:  # a port that fails to close must not keep the notes open
+                self._emit("error", {"where": "stop", "message": f"closing the input: {type(err).__name__}: {err}"})
+        self._running.clear()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(2.0)
+        with self._lock:
+            for ids in self._request_ids.values():
+                ids.clear()  # the generator's next note is refused, so it stops sampling
+        self.generator.stop()
+        self.scheduler.stop()  # ends its thread, then closes every note it opened
+        self._set_state("stopped")
+
+    def sink(self, t_ns: int, message: ports.Message) -> None:
+        """The MIDI driver's callback target: enqueue and return."""
+        try:
+            self._inbound.put_nowait((t_ns, message))
+        except queue.Full:
+            self.stats.dropped_inbound += 1
+
+    def command(self, name: str, value: object = None) -> None:
+        """Queue a command for the engine thread (never blocks):
+
+        ``set`` (value: (setting, value)), ``mode`` (value: a mode name), ``panic``, ``trigger``, ``settings``
+        (value: a whole Settings), ``call`` (value: a function of the engine, run on its thread). A bad command or
+        value is reported through the "error" hook.
+        """
+        self._control.put(("cmd", name, value))
+
+    def add_hook(self, hook: Hook) -> None:
+        self._hooks.append(hook)
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    # -- hooks -----------------------------------------------------------------------------------------------------
+    def _emit(self, kind: str, data: dict) -> None:
+        if kind == "first_note":
+            self.stats.first_note_seconds.append(data["seconds"])
+        elif kind == "error":
+            self.stats.errors += 1
+        elif kind == "answer_planned" and not data["cancelled"]:
+            self._control.put(("planned", (data["tag"], data["request_id"]), data["end_beat"]))
+        for hook in list(self._hooks):
+            try:
+                hook(kind, data)
+            except Exception:  # a hook (the panel, a recorder) must never stop the engine
+                self.stats.errors += 1
+
+    def _on_scheduler_event(self, kind: str, note: ScheduledNote | None, message: object, t: float) -> None:
+        if kind == "late":
+            self._emit("late", {"pitch": note.pitch if note else None, "time": t})
+        elif note is not None:
+            self._emit(
+                "note_out",
+                {
+                    "kind": kind,
+                    "pitch": note.pitch,
+                    "channel": note.channel,
+                    "tag": note.tag,
+                    "velocity": note.velocity,
+                    "time": t,
+                    "beat": self.clock.beat_at(t),
+                },
+            )
+
+    # -- the engine thread -----------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while self._running.is_set():
+            timeout = POLL_SECONDS
+            due = getattr(self.mode, "phrase_end_due", lambda: None)()
+            if due is not None:
+                timeout = max(0.0, min(timeout, self.clock.time_at(due) - self.now()))
+            try:
+                item = self._inbound.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            self._drain_control()
+            handled = 0
+            while item is not None:
+                self._safely(self._on_midi, item[0] / 1e9, item[1])
+                handled += 1
+                if handled % 32 == 0:
+                    self._drain_control()  # a panic in a flood is not kept waiting
+                if handled >= BATCH:
+                    break
+                try:
+                    item = self._inbound.get_nowait()
+                except queue.Empty:
+                    item = None
+            self._drain_control()
+            self._safely(self._poll)
+
+    def _poll(self) -> None:
+        self._perform(self.mode.poll(self.clock.beat_at(self.now())))
+        self._set_state(self.mode.state)
+        if self.scheduler.error is not None and not self._scheduler_error_reported:
+            self._scheduler_error_reported = True
+            error = self.scheduler.error
+            self._emit("error", {"where": "scheduler", "message": f"{type(error).__name__}: {error}"})
+
+    def _drain_control(self) -> None:
+        while True:
+            try:
+                kind, a, b = self._control.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "cmd":
+                self._safely(self._on_command, a, b)
+            elif kind == "planned" and self._wanted(*a):
+                self._safely(self.mode.answer_planned, b)
+
+    def _safely(self, fn: Callable, *args: object) -> None:
+        """Run one step of the engine thread; an error is reported and the session goes on."""
+        try:
+            fn(*args)
+        except Exception as err:
+            self._emit("error", {"where": "engine", "message": f"{type(err).__name__}: {err}"})
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self._emit("state", {"state": state})
+
+    def _thru(self) -> bool:
+        return self.settings.thru or self.settings.mode == "thru"
+
+    def _on_midi(self, t: float, msg: ports.Message) -> None:
+        self.stats.received += 1
+        if not msg:
+            return
+        status = msg[0]
+        if status >= 0xF0:
+            if isinstance(self.clock, MidiClockFollower) and status in (0xF8, 0xFA, 0xFB, 0xFC, 0xF2):
+                self.clock.feed(msg, t)
+                if status == 0xFC:
+                    self.panic_now()  # the DAW stopped: so does cocomposer
+            return  # sysex, active sensing and other system messages carry nothing for the model
+        if status < 0x80 or any(not 0 <= b <= 0x7F for b in msg[1:]):
+            return  # a data byte without its status, or a data byte out of range: malformed, nothing to go on
+        kind, channel = status & 0xF0, (status & 0x0F) + 1
+        is_on = kind == 0x90 and len(msg) >= 3 and msg[2] > 0
+        is_off = len(msg) >= 3 and (kind == 0x80 or (kind == 0x90 and msg[2] == 0))
+        if is_off and (channel, msg[1]) in self._held:
+            # A key the engine saw go down always comes up, even if the channel filter changed meanwhile.
+            self._note_off(channel, msg[1], self.clock.beat_at(t), t, msg)
+            return
+        if self.settings.in_channel and channel != self.settings.in_channel:
+            return
+        if is_on:
+            self._note_on(channel, msg[1], msg[2], self.clock.beat_at(t), t, msg)
+        elif is_off:
+            return  # the release of a key nobody pressed (or one already released): nothing to hear
+        elif kind == 0xB0 and len(msg) >= 3:
+            self._on_cc(msg[1], msg[2], self.clock.beat_at(t))
+            if self._thru():
+                self.scheduler.send_now(msg)
+        elif self._thru():
+            self.scheduler.send_now(msg)
+
+    def _note_on(self, channel: int, pitch: int, velocity: int, beat: float, t: float, msg: ports.Message) -> None:
+        self._held.add((channel, pitch))
+        if self._thru():
+            self.scheduler.send_now(msg)
+        self.stats.notes_in += 1
+        self._velocity = 0.8 * self._velocity + 0.2 * velocity
+        self._pc_histogram *= 0.97
+        self._pc_histogram[pitch % 12] += 1.0
+        actions = self.mode.on_note_on(pitch, beat)
+        # Cancel first, so the generator knows the interrupted answer stops when it hears this note; then the
+        # note; then new answers, which continue from it.
+        self._perform([a for a in actions if isinstance(a, CancelAnswer)])
+        self.generator.submit(Listen("on", pitch, beat))
+        self._perform([a for a in actions if not isinstance(a, CancelAnswer)])
+        self._emit("note_in", {"kind": "on", "pitch": pitch, "velocity": velocity, "time": t, "beat": beat})
+
+    def _note_off(self, channel: int, pitch: int, beat: float, t: float, msg: ports.Message) -> None:
+        self._held.discard((channel, pitch))
+        self.scheduler.send_now(msg)  # sent only if a pass-through note-on opened this key (thru may be off by now)
+        if any(p == pitch for _, p in self._held):
+            return  # the same pitch is still held on another channel: the model hears one key per pitch
+        self.generator.submit(Listen("off", pitch, beat))
+        self._perform(self.mode.on_note_off(pitch, beat))
+        self._emit("note_in", {"kind": "off", "pitch": pitch, "velocity": 0, "time": t, "beat": beat})
+
+    def _on_cc(self, number: int, value: int, beat: float) -> None:
+        if self.settings.panic_cc is not None and number == self.settings.panic_cc and value >= 64:
+            self.panic_now()
+            return
+        name = self.settings.cc.get(number)
+        if name is not None:
+            self._set(name, self.settings.with_cc(name, value))
+        self._emit("cc", {"number": number, "value": value})
+        self._perform(self.mode.on_cc(number, value, beat))
+
+    def _on_command(self, name: str, value: object) -> None:
+        beat = self.clock.beat_at(self.now())
+        if name == "panic":
+            self.panic_now()
+        elif name == "trigger":
+            self._perform(self.mode.trigger(beat))
+        elif name == "set":
+            if not (isinstance(value, tuple | list) and len(value) == 2):
+                raise ConfigError(f"the set command takes (setting, value), got {value!r}")
+            setting, raw = value
+            self._set(setting, self.settings.with_value(setting, raw))
+        elif name == "mode":
+            self._set("mode", self.settings.with_value("mode", value))
+        elif name == "forget":
+            self.generator.submit(ForgetPlayer())  # the player model starts afresh
+        elif name == "settings":
+            if not isinstance(value, Settings):
+                raise ConfigError(f"the settings command takes a Settings, got {value!r}")
+            self._set("*", value)
+        elif name == "call":
+            value(self)  # type: ignore[operator]
+        else:
+            raise ConfigError(f"unknown command {name!r}; commands: {', '.join(COMMANDS)}")
+
+    def _set(self, name: str, settings: Settings) -> None:
+        old = self.settings
+        self.settings = settings
+        if settings.mode != old.mode:
+            self._cancel_all()  # every note of the old mode's answers is closed now
+            self.mode = make_mode(settings, self._boundary, self._earliest)
+        else:
+            self.mode.update(settings)
+        if settings.bpm != old.bpm and isinstance(self.clock, InternalClock):
+            self.clock.set_bpm(settings.bpm)
+        if settings.beats_per_bar != old.beats_per_bar:
+            self.clock.beats_per_bar = settings.beats_per_bar
+        if settings.model_meter != old.model_meter:
+            self.generator.submit(SetMeter(settings.model_meter))
+        self._emit("settings", {"name": name, "settings": settings})
+
+    # -- actions ---------------------------------------------------------------------------------------------------
+    def _earliest(self, beat: float) -> float:
+        """``beat``, or later if the generator would not have time to sample the answer's first notes by then."""
+        lead = ANSWER_LEAD_SECONDS * self.clock.bpm / 60.0
+        return max(beat, self.clock.beat_at(self.now()) + lead)
+
+    def _boundary(self, beat: float) -> float:
+        return self.clock.next_boundary(self._earliest(beat), self.settings.quantize)
+
+    def auto_key(self) -> Key | None:
+        return find_key(self._pc_histogram) if self._pc_histogram.sum() >= 3 else None
+
+    def mood_key(self) -> Key | None:
+        """The key of the chosen mood that best fits what the player played (None for mood "auto")."""
+        if self.settings.mood == "auto" or self._pc_histogram.sum() < 3:
+            return None
+        return find_key(self._pc_histogram, self.settings.mood)
+
+    def _velocity_at(self, beat: float) -> int:
+        if self.settings.velocity != "follow":
+            return int(self.settings.velocity)
+        accent = 1.1 if abs(beat % self.settings.beats_per_bar) < 1e-6 else 1.0 if abs(beat % 1) < 1e-6 else 0.9
+        return int(max(1, min(127, round(self._velocity * accent))))
+
+    def _perform(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, CancelAnswer):
+                self._cancel(action.tag)
+            elif isinstance(action, RequestAnswer):
+                self._request(action)
+
+    def _request(self, action: RequestAnswer) -> None:
+        key = self.auto_key()
+        mood = self.settings.mood if self.settings.mood != "auto" else (key.mode if key else "major")
+        with self._lock:
+            self._next_request += 1
+            request_id = self._next_request
+            ids = self._request_ids.setdefault(action.tag, set())
+            if action.replace:
+                ids.clear()
+                self.scheduler.replace(action.tag, [])
+            ids.add(request_id)
+            while len(ids) > 64:  # appended plans long since played
+                ids.discard(min(ids))
+        self.stats.answers += 1
+        self.generator.submit(
+            Answer(
+                request_id,
+                action.start_beat,
+                action.beats,
+                action.tag,
+                action.channel,
+                self.settings.controls(
+                    key,
+                    bias=self.preferences.bias() if self.preferences is not None else None,
+                    mood_key=self.mood_key(),
+                ),
+                self._velocity_at,
+                self.settings.style,
+                mood,
+                action.replace,
+                cadence=self.settings.cadence if action.tag == "answer" else 0.0,
+                key=key,
+            )
+        )
+        self._emit("answer_requested", {"tag": action.tag, "start_beat": action.start_beat, "beats": action.beats})
+
+    def _wanted(self, tag: str, request_id: int) -> bool:
+        with self._lock:
+            return request_id in self._request_ids.get(tag, ())
+
+    def _schedule(self, notes: list[ScheduledNote], request_id: int) -> bool:
+        """Called by the generator for each finished note: False once its request is no longer wanted."""
+        with self._lock:
+            if not notes or request_id not in self._request_ids.get(notes[0].tag, ()):
+                return False
+            self.scheduler.schedule(notes)
+            if notes[0].tag == "answer":
+                if request_id != self._last_answer_id:
+                    self._last_answer_id, self.last_answer = request_id, []
+                self.last_answer = [*self.last_answer, *notes]  # a new list: readers on other threads see a whole one
+        return True
+
+    def _cancel(self, tag: str) -> None:
+        with self._lock:
+            self._request_ids.setdefault(tag, set()).clear()  # late notes of its requests are refused
+            self.scheduler.cancel(tag)
+        self._emit("cancelled", {"tag": tag})
+
+    def _cancel_all(self) -> None:
+        for tag in list(self._request_ids):
+            self._cancel(tag)
+
+    def panic_now(self) -> None:
+        """Cancel every answer and close every note cocomposer opened (also the player's notes sent thru)."""
+        self._cancel_all()
+        self.scheduler.panic()
+        self.mode.panic()
+        self._emit("panic", {})

@@ -1,0 +1,375 @@
+"""The note scheduler: a heap of note events kept in beats, sent at their time by one thread.
+
+Events stay in beats until they are due: each wake-up resolves the head of the heap through ``clock.time_at``, so a
+tempo change moves every note still to come. The thread waits on a condition (through the clock, so a
+:class:`~cocomposer.timing.clock.FakeClock` drives it in tests) until the next due event, and is woken early by new
+events and by clock events. :meth:`Scheduler.run_due` does one pass synchronously; the thread calls it in its loop.
+
+The scheduler owns every note it opens: a note-on for a sounding (channel, pitch) first closes it, a note-off is sent
+only by the note that holds the key, and :meth:`Scheduler.panic` closes everything it opened.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from cocomposer.errors import ConfigError
+from cocomposer.timing.clock import Clock
+
+log = logging.getLogger(__name__)
+
+NOTE_OFF, NOTE_ON, CONTROL_CHANGE = 0x80, 0x90, 0xB0
+ALL_NOTES_OFF, SUSTAIN = 123, 64
+_ON, _OFF = "on", "off"
+
+Hook = Callable[[str, "ScheduledNote | None", tuple[int, ...], float], None]
+
+
+class MidiSink(Protocol):
+    def send(self, message: Sequence[int]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScheduledNote:
+    """One note to play, in beats on the scheduler's clock. Channel is 0..15."""
+
+    start_beat: float
+    end_beat: float
+    pitch: int
+    velocity: int
+    channel: int
+    tag: str = "answer"
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.start_beat) and math.isfinite(self.end_beat)):
+            raise ConfigError(f"note beats must be finite, got {self.start_beat}..{self.end_beat}")
+        if self.end_beat < self.start_beat:
+            raise ConfigError(f"a note must end at or after its start, got {self.start_beat}..{self.end_beat}")
+        for name, value, low, high in (("pitch", self.pitch, 0, 127), ("velocity", self.velocity, 1, 127),
+                                       ("channel", self.channel, 0, 15)):  # fmt: skip
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ConfigError(f"note {name} must be an integer within {low}..{high}, got {value!r}")
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return self.channel, self.pitch
+
+
+@dataclass
+class _Open:
+    note: ScheduledNote | None  # None: opened by send_now (thru)
+    opened_at: float
+
+
+# heap entry: (beat, phase, seq, kind, note); at one beat note-offs (phase 0) go before note-ons (phase 1), except a
+# zero-length note's own off (phase 2), which follows its on
+_Entry = tuple[float, int, int, str, ScheduledNote]
+
+
+class Scheduler:
+    """Sends scheduled notes to ``out`` at ``clock.time_at(beat) + output_offset`` seconds.
+
+    ``output_offset`` is added to every send time: a negative value sends early to make up for latency downstream.
+    A note-on found due more than ``late_tolerance`` seconds ago is dropped and counted in ``late_dropped``
+    (note-offs are always sent). A scheduled note open longer than ``max_note_seconds`` is closed (watchdog).
+    ``hooks(kind, note, message, t)`` is called after each send, outside the lock, with kind "note_on", "note_off",
+    "message" (a control or pass-through message) or "late" (a dropped note-on, not sent); its errors are logged and
+    counted in ``hook_errors``, never raised.
+    """
+
+    def __init__(
+        self,
+        out: MidiSink,
+        clock: Clock,
+        output_offset: float = 0.0,
+        max_note_seconds: float = 8.0,
+        hooks: Hook | None = None,
+        *,
+        late_tolerance: float = 0.02,
+        max_wait: float = 0.05,
+        lateness_size: int = 1000,
+    ) -> None:
+        if not callable(getattr(out, "send", None)):
+            raise ConfigError(f"out must have a send(message) method, got {out!r}")
+        if not math.isfinite(output_offset) or abs(output_offset) > 1.0:
+            raise ConfigError(f"output offset must be within -1..1 seconds, got {output_offset!r}")
+        if not max_note_seconds > 0 or not late_tolerance >= 0 or not max_wait > 0:
+            raise ConfigError(
+                "max_note_seconds and max_wait must be > 0 and late_tolerance >= 0, got "
+                f"{max_note_seconds!r}, {max_wait!r}, {late_tolerance!r}"
+            )
+        self._out, self._clock, self._hooks = out, clock, hooks
+        self.output_offset, self.max_note_seconds, self.late_tolerance = output_offset, max_note_seconds, late_tolerance
+        self._max_wait = max_wait
+        self._cond = threading.Condition()
+        self._heap: list[_Entry] = []
+        self._seq = itertools.count()
+        self._open: dict[tuple[int, int], _Open] = {}
+        self._channels: set[int] = set()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.sent = 0
+        self.late_dropped = 0
+        self.watchdog_closed = 0
+        self.hook_errors = 0
+        self.lateness: deque[float] = deque(maxlen=lateness_size)  # actual - due seconds of sent note-ons
+        self.error: Exception | None = None
+
+    # -- the thread --------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise ConfigError("this Scheduler was already started; make a new one")
+        self._clock.add_listener(self._on_clock_event)
+        self._thread = threading.Thread(target=self._run, name="cocomposer-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """End the thread, then panic: every note this scheduler opened is closed. Safe to call twice."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("scheduler thread did not end within %s s", timeout)
+        self._clock.remove_listener(self._on_clock_event)
+        self.panic()
+
+    def __enter__(self) -> Scheduler:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _on_clock_event(self, event: str, beat: float) -> None:
+        with self._cond:
+            self._cond.notify_all()  # tempo or position changed: re-resolve the head of the heap
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                now = self._clock.now()
+                try:
+                    calls = self._process_due(now)
+                except Exception as err:
+                    log.exception("the scheduler could not send; it stops (notes it opened stay tracked)")
+                    self.error = err
+                    return
+                if not calls:
+                    self._clock.wait_until(self._cond, min(self._next_due(), now + self._max_wait))
+            self._fire(calls)
+
+    # -- commands ----------------------------------------------------------------------------------------------
+
+    def schedule(self, notes: Iterable[ScheduledNote]) -> None:
+        batch = _checked(notes)
+        with self._cond:
+            for note in batch:
+                self._push(note)
+            self._cond.notify_all()
+
+    def replace(self, tag: str, notes: Iterable[ScheduledNote], *, close_sounding: bool = False) -> None:
+        """Swap the pending future of ``tag`` for ``notes`` (all of that tag), atomically.
+
+        Pending note-ons of the tag are dropped; its sounding notes keep their scheduled note-offs, or are closed now
+        with ``close_sounding``. Other tags are untouched.
+        """
+        batch = _checked(notes)
+        wrong = [n for n in batch if n.tag != tag]
+        if wrong:
+            raise ConfigError(f"replace({tag!r}) got notes tagged {wrong[0].tag!r}; tag the new notes {tag!r}")
+        calls: list[tuple[str, ScheduledNote | None, tuple[int, ...], float]] = []
+        with self._cond:
+            self._drop_pending(tag, keep_sounding_offs=not close_sounding)
+            if close_sounding:
+                self._close_where(lambda o: o.note is not None and o.note.tag == tag, self._clock.now(), calls)
+            for note in batch:
+                self._push(note)
+            self._cond.notify_all()
+        self._fire(calls)
+
+    def cancel(self, tag: str) -> None:
+        """Drop every pending event of ``tag`` and send note-offs now for its sounding notes."""
+        self.replace(tag, [], close_sounding=True)
+
+    def panic(self) -> None:
+        """Drop everything pending, close every note this scheduler opened, then CC 123 and CC 64 = 0 on every
+        channel it has used."""
+        calls: list[tuple[str, ScheduledNote | None, tuple[int, ...], float]] = []
+        with self._cond:
+            now = self._clock.now()
+            self._heap.clear()
+            self._close_where(lambda o: True, now, calls)
+            for channel in sorted(self._channels):
+                self._send((CONTROL_CHANGE | channel, ALL_NOTES_OFF, 0), "message", None, now, calls)
+                self._send((CONTROL_CHANGE | channel, SUSTAIN, 0), "message", None, now, calls)
+            self._cond.notify_all()
+        self._fire(calls)
+
+    def send_now(self, message: Sequence[int]) -> bool:
+        """Send a pass-through message now; note-ons and note-offs are tracked so panic covers them.
+
+        A note-on for a sounding key closes it first; a note-off is sent only if a pass-through note-on opened the
+        key (it is not sent for a key a scheduled note holds, or that nobody opened). Returns whether it was sent.
+        """
+        msg = tuple(message)
+        if not msg or not all(isinstance(b, int) and 0 <= b <= 255 for b in msg) or msg[0] < 0x80:
+            raise ConfigError(f"a MIDI message is a status byte then data bytes (0..255), got {message!r}")
+        calls: list[tuple[str, ScheduledNote | None, tuple[int, ...], float]] = []
+        kind, channel = msg[0] & 0xF0, msg[0] & 0x0F
+        with self._cond:
+            now = self._clock.now()
+            if kind in (NOTE_ON, NOTE_OFF) and len(msg) >= 3:
+                key = (channel, msg[1])
+                current = self._open.get(key)
+                if kind == NOTE_ON and msg[2] > 0:
+                    if current is not None:
+                        self._note_off_now(key, current, now, calls)
+                    self._send(msg, "note_on", None, now, calls)
+                    self._open[key] = _Open(None, now)
+                elif current is not None and current.note is None:
+                    self._send(msg, "note_off", None, now, calls)
+                    del self._open[key]
+                else:
+                    return False
+            else:
+                self._send(msg, "message", None, now, calls)
+        self._fire(calls)
+        return True
+
+    def run_due(self, now: float | None = None) -> int:
+        """Send everything due at ``now`` (default: the clock's now) and run the watchdog. Returns messages sent."""
+        with self._cond:
+            sent_before = self.sent
+            calls = self._process_due(self._clock.now() if now is None else now)
+            sent = self.sent - sent_before
+        self._fire(calls)
+        return sent
+
+    # -- queries -----------------------------------------------------------------------------------------------
+
+    def next_due(self) -> float:
+        """The time the next event or watchdog deadline is due (``math.inf`` if none)."""
+        with self._cond:
+            return self._next_due()
+
+    def open_notes(self) -> set[tuple[int, int]]:
+        """The (channel, pitch) keys sounding now."""
+        with self._cond:
+            return set(self._open)
+
+    def pending(self, tag: str | None = None) -> list[ScheduledNote]:
+        """Scheduled notes not yet started (of ``tag``, or all), by start beat."""
+        with self._cond:
+            entries = sorted(e for e in self._heap if e[3] == _ON and (tag is None or e[4].tag == tag))
+        return [e[4] for e in entries]
+
+    # -- inside the lock ---------------------------------------------------------------------------------------
+
+    def _push(self, note: ScheduledNote) -> None:
+        heapq.heappush(self._heap, (note.start_beat, 1, next(self._seq), _ON, note))
+        phase = 0 if note.end_beat > note.start_beat else 2
+        heapq.heappush(self._heap, (note.end_beat, phase, next(self._seq), _OFF, note))
+
+    def _due(self, beat: float) -> float:
+        return self._clock.time_at(beat) + self.output_offset
+
+    def _next_due(self) -> float:
+        due = self._due(self._heap[0][0]) if self._heap else math.inf
+        opened = [o.opened_at for o in self._open.values() if o.note is not None]
+        return min(due, min(opened) + self.max_note_seconds) if opened else due
+
+    def _process_due(self, now: float) -> list[tuple[str, ScheduledNote | None, tuple[int, ...], float]]:
+        calls: list[tuple[str, ScheduledNote | None, tuple[int, ...], float]] = []
+        while self._heap:
+            due = self._due(self._heap[0][0])
+            if due > now:
+                break
+            _, _, _, kind, note = heapq.heappop(self._heap)
+            if kind == _ON:
+                self._note_on(note, due, now, calls)
+            else:
+                current = self._open.get(note.key)
+                if current is not None and current.note is note:
+                    self._note_off_now(note.key, current, now, calls)
+        self._close_where(
+            lambda o: o.note is not None and now - o.opened_at >= self.max_note_seconds, now, calls, watchdog=True
+        )
+        return calls
+
+    def _note_on(self, note: ScheduledNote, due: float, now: float, calls: list) -> None:
+        message = (NOTE_ON | note.channel, note.pitch, note.velocity)
+        if now - due > self.late_tolerance:
+            self.late_dropped += 1
+            calls.append(("late", note, message, now))
+            return
+        current = self._open.get(note.key)
+        if current is not None:
+            self._note_off_now(note.key, current, now, calls)
+        self._send(message, "note_on", note, now, calls)
+        self._open[note.key] = _Open(note, now)
+        self.lateness.append(now - due)
+
+    def _note_off_now(self, key: tuple[int, int], current: _Open, now: float, calls: list) -> None:
+        self._send((NOTE_OFF | key[0], key[1], 0), "note_off", current.note, now, calls)
+        del self._open[key]
+
+    def _close_where(
+        self, predicate: Callable[[_Open], bool], now: float, calls: list, *, watchdog: bool = False
+    ) -> None:
+        for key, current in list(self._open.items()):
+            if predicate(current):
+                self._note_off_now(key, current, now, calls)
+                self.watchdog_closed += watchdog
+
+    def _drop_pending(self, tag: str, keep_sounding_offs: bool) -> None:
+        def keep(entry: _Entry) -> bool:
+            note = entry[4]
+            if note.tag != tag:
+                return True
+            current = self._open.get(note.key)
+            return keep_sounding_offs and entry[3] == _OFF and current is not None and current.note is note
+
+        self._heap = [e for e in self._heap if keep(e)]
+        heapq.heapify(self._heap)
+
+    def _send(self, message: tuple[int, ...], kind: str, note: ScheduledNote | None, now: float, calls: list) -> None:
+        self._out.send(message)
+        self.sent += 1
+        if message[0] < 0xF0:
+            self._channels.add(message[0] & 0x0F)
+        calls.append((kind, note, message, now))
+
+    def _fire(self, calls: list[tuple[str, ScheduledNote | None, tuple[int, ...], float]]) -> None:
+        if self._hooks is None:
+            return
+        for kind, note, message, t in calls:
+            try:
+                self._hooks(kind, note, message, t)
+            except Exception:
+                self.hook_errors += 1
+                log.exception("scheduler hook failed on %s %s", kind, message)
+
+
+def _checked(notes: Iterable[ScheduledNote]) -> list[ScheduledNote]:
+    batch = list(notes)
+    for note in batch:
+        if not isinstance(note, ScheduledNote):
+            raise ConfigError(f"the scheduler takes ScheduledNote objects, got {note!r}")
+    return batch

@@ -1,0 +1,342 @@
+"""The generator worker: the only thread that runs the model.
+
+It listens (feeds the player's notes into the model, one token at a time, as they arrive) and plays (samples
+answers and hands each finished note to the scheduler at once). Jobs come through a bounded queue. No lock is held
+around a model step; the one small lock guards "is this answer still wanted?" against the engine cancelling it.
+
+The model hears one timeline: the player's notes and its own answers, interleaved as they sound. Answers are sampled
+ahead of time (plans), so a player's note usually arrives while the model is already past it. Then the model returns
+to its state before the plan and hears the part that sounded, then the player's note, and then:
+
+* nothing more if the plan was cancelled (barge-in, panic, a replan): the rest never sounds;
+* the rest of the plan again if it plays on (barge-in off, an accompaniment between replans).
+"""
+
+from __future__ import annotations
+
+import copy
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cocomposer.engine.scheduler import ScheduledNote
+from cocomposer.model.continuation import continue_from
+from cocomposer.model.player import PlayerModel
+from cocomposer.model.runtime import ModelState, OnnxModel
+from cocomposer.model.sampling import Controls
+from cocomposer.model.shape import Cadence
+from cocomposer.music import codec
+from cocomposer.music.keys import Key
+
+JOB_QUEUE_SIZE = 10_000  # jobs waiting for the worker; beyond this they are dropped and counted in dropped_jobs
+MAX_PLANS = 64  # appended plans kept for rewinding; older ones count as played
+
+
+@dataclass(frozen=True)
+class Listen:
+    """A player's note message (kind 'on' or 'off') at a beat of the session clock."""
+
+    kind: str
+    pitch: int
+    beat: float
+
+
+@dataclass(frozen=True)
+class ForgetPlayer:
+    """The player model forgets what it learned (the `forget` command, a new session)."""
+
+
+@dataclass(frozen=True)
+class SetMeter:
+    """The music's meter from now on; bar lines fall on multiples of a bar from beat 0 (as every clock counts)."""
+
+    meter: codec.Meter
+
+
+@dataclass(frozen=True)
+class Answer:
+    request_id: int
+    start_beat: float
+    beats: float
+    tag: str
+    channel: int  # 1..16, as the player counts them
+    controls: Controls
+    velocity: int | Callable[[float], int]
+    style: str
+    mood: str
+    replace: bool = True
+    cadence: float = 0.0  # strength of the close in the answer's last bar (needs ``key``)
+    key: Key | None = None  # the key the player is in, as the engine estimates it
+
+
+@dataclass
+class _Plan:
+    """An answer the model has sampled ahead of time, kept so it can be rewound if interrupted."""
+
+    tag: str
+    request_id: int
+    model_before: ModelState
+    encoder_before: codec.StreamEncoder
+    tokens: list[int]  # from start_tick: the silence before the answer, then the answer
+    start_tick: int
+    end_tick: int
+
+
+class Generator:
+    def __init__(
+        self,
+        model: OnnxModel,
+        schedule: Callable[[list[ScheduledNote], int], bool],
+        emit: Callable[[str, dict], None],
+        seed: int | None = None,
+        wanted: Callable[[str, int], bool] | None = None,
+    ) -> None:
+        """``schedule(notes, request_id)`` hands notes to the scheduler and returns False once that request was
+        cancelled (the generator then stops sampling it); ``emit(kind, data)`` reports to the engine's hooks;
+        ``wanted(tag, request_id)`` says whether an answer is still wanted: one that is not is no longer sampled, and
+        a player's note rewinds it (without ``wanted``, answers are sampled until ``schedule`` refuses a note, and a
+        player's note rewinds every plan)."""
+        self.model = model
+        self.schedule = schedule
+        self.emit = emit
+        self.wanted = wanted
+        self.rng = np.random.default_rng(seed)
+        self.jobs: queue.Queue = queue.Queue(maxsize=JOB_QUEUE_SIZE)
+        self.encoder = codec.StreamEncoder()
+        self.player = PlayerModel()  # what the player played, learned here as it arrives (never on a timing thread)
+        self.plans: list[_Plan] = []  # sampled ahead, oldest first; each starts where the one before ended
+        self.step_seconds: deque[float] = deque(maxlen=2000)
+        self.dropped_jobs = 0
+        self._thread = threading.Thread(target=self._run, name="cocomposer-generator", daemon=True)
+        self._stop = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+
+    # -- the engine's side -----------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, job: object) -> None:
+        try:
+            self.idle.clear()
+            self.jobs.put_nowait(job)
+        except queue.Full:
+            self.dropped_jobs += 1
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """End the worker after the job it is running; safe before `start` and twice."""
+        self._stop.set()
+        try:
+            self.jobs.put_nowait(None)
+        except queue.Full:
+            pass  # the worker sees the stop flag after its current job
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def plan(self) -> _Plan | None:
+        """The newest plan not yet known to have sounded in full."""
+        return self.plans[-1] if self.plans else None
+
+    # -- the worker ------------------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self.jobs.get(timeout=0.5)
+            except queue.Empty:
+                self.idle.set()
+                continue
+            if job is None:
+                break
+            try:
+                if isinstance(job, Listen):
+                    self._listen(job)
+                elif isinstance(job, SetMeter):
+                    self.model.set_meter(job.meter, 0)
+                elif isinstance(job, ForgetPlayer):
+                    self.player.reset()
+                elif isinstance(job, Answer):
+                    self._answer(job)
+                elif callable(job):
+                    job(self)
+            except Exception as err:
+                self.emit("error", {"where": "generator", "message": f"{type(err).__name__}: {err}"})
+            if self.jobs.empty():
+                self.idle.set()
+
+    def _step_all(self, tokens: list[int]) -> None:
+        for token in tokens:
+            started = time.perf_counter()
+            self.model.step(token)
+            self.step_seconds.append(time.perf_counter() - started)
+
+    def _cut_at(self, tick: int, hear: Callable[[], list[int]] | None = None) -> None:
+        """Bring the model's timeline to ``tick`` within the outstanding plans: keep what sounded before it, hear
+        the tokens ``hear()`` makes there (the player's), then the rest of the plans again if they still play."""
+        while self.plans and self.plans[0].end_tick <= tick:
+            self.plans.pop(0)  # sounded in full: the model heard it as it was
+        if not self.plans:
+            if hear is not None:
+                self._step_all(hear())
+            return
+        plans, self.plans = self.plans, []
+        plays_on = self.wanted is not None and all(self.wanted(p.tag, p.request_id) for p in plans)
+        self.model.restore(plans[0].model_before)
+        self.encoder = copy.deepcopy(plans[0].encoder_before)
+        tokens = [token for p in plans for token in p.tokens]  # each plan starts where the one before ended
+        own: set[int] = set()  # pitches the plans hold on the model's timeline
+        now, cut = plans[0].start_tick, len(tokens)
+        for i, token in enumerate(tokens):  # the part that sounded, token for token as it was sampled
+            if codec.is_shift(token):
+                if now + codec.shift_ticks(token) > tick:
+                    cut = i
+                    break
+                now += codec.shift_ticks(token)
+            elif codec.is_on(token):
+                if now >= tick and not plays_on:
+                    cut = i  # due at the very moment of the cut: cancelled before it sounded
+                    break
+                own.add(codec.token_pitch(token))
+            else:
+                own.discard(codec.token_pitch(token))
+            self._step_all([token])
+            self.encoder.observe([token])
+        later: list[tuple[int, int]] = []  # (tick, token) of the note tokens after the cut
+        for token in tokens[cut:]:
+            if codec.is_shift(token):
+                now += codec.shift_ticks(token)
+            else:
+                later.append((now, token))
+        if not plays_on:
+            # The scheduler closed the plans' sounding notes when it cancelled them: the model hears them close.
+            closing = [codec.off_token(p) for p in sorted(own & set(self.encoder.sounding))]
+            if closing or hear is not None:
+                self._step_advance(tick)
+            self._step_all(closing)
+            self.encoder.observe(closing)
+            if hear is not None:
+                self._step_all(hear())
+            return
+        if hear is not None:
+            self._step_advance(tick)
+            self._step_all(hear())
+        own &= set(self.encoder.sounding)  # the player's note may have taken one of the plans' keys
+        before_model, before_encoder, start_tick = self.model.snapshot(), copy.deepcopy(self.encoder), self.encoder.tick
+        replayed: list[int] = []
+        for t, token in later:
+            replayed.extend(self._replay(t, token, own))
+        end_tick = max(p.end_tick for p in plans)
+        replayed.extend(self._step_advance(end_tick))
+        last = plans[-1]
+        self.plans = [_Plan(last.tag, last.request_id, before_model, before_encoder, replayed, start_tick, end_tick)]
+
+    def _replay(self, tick: int, token: int, own: set[int]) -> list[int]:
+        """Move the model on to ``tick`` and hear one note token of a plan, unless the player changed that key."""
+        out = self._step_advance(tick)
+        pitch = codec.token_pitch(token)
+        if codec.is_on(token):
+            if pitch in self.encoder.sounding:
+                return out
+            own.add(pitch)
+        elif pitch in own:
+            own.discard(pitch)
+        else:
+            return out
+        self._step_all([token])
+        self.encoder.observe([token])
+        return [*out, token]
+
+    def _step_advance(self, tick: int) -> list[int]:
+        tokens = self.encoder.advance(tick / codec.TICKS_PER_BEAT)
+        self._step_all(tokens)
+        return tokens
+
+    def _listen(self, job: Listen) -> None:
+        if job.kind == "on":
+            self.player.note_on(job.pitch, job.beat)
+        else:
+            self.player.note_off(job.pitch, job.beat)
+
+        def player_tokens() -> list[int]:
+            if job.kind == "on":
+                return self.encoder.note_on(job.pitch, job.beat)
+            return self.encoder.note_off(job.pitch, job.beat)
+
+        self._cut_at(codec.beats_to_ticks(job.beat), player_tokens)
+
+    def _answer(self, job: Answer) -> None:
+        started = time.perf_counter()
+        if self.plans and job.replace:
+            self._cut_at(codec.beats_to_ticks(job.start_beat))  # else the new plan follows the outstanding ones
+        del self.plans[: max(0, len(self.plans) - MAX_PLANS + 1)]
+        self.model.set_style(job.style)
+        self.model.set_mood(job.mood)
+        before_model, before_encoder = self.model.snapshot(), copy.deepcopy(self.encoder)
+        plan_tick = self.encoder.tick
+        lead = self.encoder.advance(job.start_beat)
+        self._step_all(lead)
+        start_tick = self.encoder.tick
+        offset = job.start_beat - start_tick / codec.TICKS_PER_BEAT  # off-grid starts (quantize off) keep their time
+        wanted = [True]
+        first = [True]
+
+        def stop_now() -> bool:
+            if wanted[0] and self.wanted is not None and not self.wanted(job.tag, job.request_id):
+                wanted[0] = False  # cancelled while it was waiting or being sampled
+            return not wanted[0]
+
+        def velocity_at(beat: float) -> int:
+            return job.velocity(beat) if callable(job.velocity) else job.velocity
+
+        def on_note(note: codec.Note) -> None:
+            if not wanted[0]:
+                return
+            beat = note.start + offset
+            scheduled = ScheduledNote(
+                beat, note.end + offset, note.pitch, velocity_at(beat), job.channel - 1, job.tag
+            )  # the scheduler counts channels 0..15
+            if not self.schedule([scheduled], job.request_id):
+                wanted[0] = False
+                return
+            if first[0]:
+                first[0] = False
+                self.emit("first_note", {"request_id": job.request_id, "seconds": time.perf_counter() - started})
+
+        steps_before = self.model.steps
+        cadence = None
+        if job.cadence > 0 and job.key is not None:
+            end_tick = start_tick + codec.beats_to_ticks(job.beats)
+            cadence = Cadence(job.key, job.cadence, self.model.meter, end_tick, self.model.bar_origin, start_tick)
+        result = continue_from(
+            self.model,
+            self.encoder,
+            job.controls,
+            self.rng,
+            job.beats,
+            should_stop=stop_now,
+            on_note=on_note,
+            mimic=self.player.context() if job.controls.mimic > 0 else None,
+            cadence=cadence,
+        )
+        self.step_seconds.extend([(time.perf_counter() - started) / max(1, self.model.steps - steps_before)])
+        self.plans.append(
+            _Plan(
+                job.tag, job.request_id, before_model, before_encoder, lead + result.tokens, plan_tick, result.end_tick
+            )
+        )
+        self.emit(
+            "answer_planned",
+            {
+                "request_id": job.request_id,
+                "tag": job.tag,
+                "notes": len(result.notes),
+                "end_beat": result.end_tick / codec.TICKS_PER_BEAT + offset,
+                "seconds": time.perf_counter() - started,
+                "cancelled": stop_now(),
+            },
+        )

@@ -1,0 +1,1 @@
+"""MIDI ports: the port protocol, the rtmidi backends (ALSA, JACK, CoreMIDI, WinMM) and in-process loopback."""

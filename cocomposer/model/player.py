@@ -1,0 +1,219 @@
+"""The player model: what this player has played, learned live, as a variable-order model the sampler can lean on.
+
+Pachet's Continuator (2003) answers a musician with their own material by learning, during the session, which
+event follows which context. This is that idea in cocomposer's vocabulary, made transposition-aware so that a riff
+learned in E can come back in A:
+
+* every token of the player's own notes (their notes alone, with the time between them) is rewritten relative to
+  the music: a note-on as its interval from the previous note-on (``("n", +2)``), a note-off as its distance from
+  the latest note-on (``("f", 0)`` closes it), a time shift as it is (``("s", 6)``), so rhythm stays in ticks of
+  the beat (swing, syncopation) and pitch in intervals;
+* contexts are the position in the beat (0..11 ticks) plus the last 0..``order`` relative tokens; counts of what
+  followed each context are interpolated across orders with Witten-Bell smoothing (the escape of PPM), and the
+  longest context seen wins where it has evidence;
+* memory is bounded: the newest ``memory`` learned tokens are kept, and the counts of older ones are taken back.
+
+At sampling time a :class:`MimicContext` follows the answer being written (the player's last tokens, then the
+answer's own) and gives :meth:`MimicContext.log_probs`: the model's log-probability of each vocabulary token, or
+None where the model has no evidence for this position in the beat. The sampler adds ``mimic`` times it to the
+network's logits (a product of experts; see :mod:`cocomposer.model.sampling`): ``mimic`` 0 is the network alone,
+1 the player's own vocabulary, kept in key and in grammar by the network.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterable
+
+import numpy as np
+
+from cocomposer.errors import ConfigError
+from cocomposer.music import codec
+
+RelToken = tuple[str, int]
+DEFAULT_ORDER = 6
+DEFAULT_MEMORY = 4096  # learned tokens kept (about 1,000 notes): a long session never grows it further
+FLOOR = 1e-3  # the probability given to a token this player never played where the model has evidence
+PHRASE_GAP_TICKS = 2 * codec.MAX_SHIFT  # a silence this long ends a phrase: the context starts afresh after it
+
+
+def relative(token: int, last_on: int | None) -> RelToken | None:
+    """``token`` relative to the latest note-on's pitch ``last_on``; None where it cannot be (no note-on yet)."""
+    if codec.is_shift(token):
+        return ("s", codec.shift_ticks(token))
+    if last_on is None:
+        return None
+    return ("n" if codec.is_on(token) else "f", codec.token_pitch(token) - last_on)
+
+
+def absolute(rel: RelToken, last_on: int | None) -> int | None:
+    """The vocabulary token of ``rel`` after a note-on of ``last_on``; None when it falls off the keyboard."""
+    kind, value = rel
+    if kind == "s":
+        return codec.shift_token(value)
+    if last_on is None:
+        return None
+    pitch = last_on + value
+    if not 0 <= pitch < codec.N_PITCHES:
+        return None
+    return codec.on_token(pitch) if kind == "n" else codec.off_token(pitch)
+
+
+class _Cursor:
+    """Where a token stream stands: its tick, its latest note-on and its last relative tokens."""
+
+    def __init__(self, order: int, tick: int = 0) -> None:
+        self.tick = tick
+        self.last_on: int | None = None
+        self.history: deque[RelToken] = deque(maxlen=order)
+        self.silence = 0
+
+    def copy(self) -> _Cursor:
+        other = _Cursor(self.history.maxlen or 0, self.tick)
+        other.last_on, other.silence = self.last_on, self.silence
+        other.history.extend(self.history)
+        return other
+
+    def keys(self) -> list[tuple]:
+        """The contexts of the next token, shortest first: (phase,), (phase, t[-1]), (phase, t[-2], t[-1]), ..."""
+        phase = self.tick % codec.TICKS_PER_BEAT
+        items = list(self.history)
+        return [(phase, *items[len(items) - k :]) if k else (phase,) for k in range(len(items) + 1)]
+
+    def push(self, token: int) -> RelToken | None:
+        rel = relative(token, self.last_on)
+        if codec.is_shift(token):
+            self.tick += codec.shift_ticks(token)
+            self.silence += codec.shift_ticks(token)
+            if self.silence >= PHRASE_GAP_TICKS:
+                self.history.clear()  # a new phrase: what came before says little about its first note
+                return None
+        else:
+            self.silence = 0
+            if codec.is_on(token):
+                self.last_on = codec.token_pitch(token)
+        if rel is not None:
+            self.history.append(rel)
+        return rel
+
+
+class PlayerModel:
+    """Counts of what this player played after each context; learns one note message at a time."""
+
+    def __init__(self, order: int = DEFAULT_ORDER, memory: int = DEFAULT_MEMORY) -> None:
+        if order < 0 or memory < 1:
+            raise ConfigError(f"the player model needs order >= 0 and memory >= 1, got {order} and {memory}")
+        self.order = order
+        self.memory = memory
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything learned (a new session, or the player's `reset` command)."""
+        self.encoder = codec.StreamEncoder()
+        self.cursor = _Cursor(self.order)
+        self.counts: dict[tuple, Counter[RelToken]] = {}
+        self._learned: deque[tuple[list[tuple], RelToken]] = deque()
+        self.generation = 0  # goes up with every change of the counts (caches key on it)
+
+    @property
+    def tokens_learned(self) -> int:
+        return len(self._learned)
+
+    # -- learning ---------------------------------------------------------------------------------------------------
+    def note_on(self, pitch: int, beat: float) -> None:
+        self.learn(self.encoder.note_on(pitch, beat))
+
+    def note_off(self, pitch: int, beat: float) -> None:
+        self.learn(self.encoder.note_off(pitch, beat))
+
+    def learn_notes(self, notes: Iterable[codec.Note]) -> None:
+        """Learn a whole phrase (``continue``: the prompt) as if it had been played, on the clock of its notes."""
+        notes = [n for n in notes if n.start * codec.TICKS_PER_BEAT >= self.encoder.tick]
+        tokens = codec.encode_notes(notes, start_tick=self.encoder.tick)
+        self.encoder.observe(tokens)
+        self.learn(tokens)
+
+    def learn(self, tokens: Iterable[int]) -> None:
+        """Learn the player's tokens (their own stream: only their notes and the time between them)."""
+        for token in tokens:
+            keys = self.cursor.keys()
+            rel = self.cursor.push(token)
+            if rel is None:
+                continue
+            for key in keys:
+                self.counts.setdefault(key, Counter())[rel] += 1
+            self._learned.append((keys, rel))
+            if len(self._learned) > self.memory:
+                self._forget(*self._learned.popleft())
+            self.generation += 1
+
+    def _forget(self, keys: list[tuple], rel: RelToken) -> None:
+        for key in keys:
+            counter = self.counts[key]
+            counter[rel] -= 1
+            if counter[rel] <= 0:
+                del counter[rel]
+            if not counter:
+                del self.counts[key]
+
+    # -- predicting -------------------------------------------------------------------------------------------------
+    def distribution(self, keys: list[tuple]) -> dict[RelToken, float] | None:
+        """P(next relative token | context), Witten-Bell over the orders whose context was seen; None when not even
+        the position in the beat was seen."""
+        probs: dict[RelToken, float] | None = None
+        for key in keys:  # shortest first
+            counter = self.counts.get(key)
+            if not counter:
+                break  # a longer context holds this one: it cannot have been seen either
+            total = sum(counter.values())
+            types = len(counter)
+            if probs is None:
+                probs = {rel: c / total for rel, c in counter.items()}
+                continue
+            escape = types / (total + types)
+            probs = {rel: p * escape for rel, p in probs.items()}
+            for rel, c in counter.items():
+                probs[rel] = probs.get(rel, 0.0) + c / (total + types)
+        return probs
+
+    def context(self, tail: Iterable[int] = ()) -> MimicContext:
+        """A context for sampling that starts where the player's own stream stands, then hears ``tail``."""
+        ctx = MimicContext(self, self.cursor.copy())
+        for token in tail:
+            ctx.push(token)
+        return ctx
+
+
+class MimicContext:
+    """Follows an answer token by token and tells the sampler what the player would play next."""
+
+    def __init__(self, model: PlayerModel, cursor: _Cursor) -> None:
+        self.model = model
+        self.cursor = cursor
+        self._cache: tuple[tuple, np.ndarray | None] | None = None
+
+    def push(self, token: int) -> None:
+        self.cursor.push(token)
+
+    def advance_to(self, tick: int) -> None:
+        """Time moves on (silence) to ``tick`` on the cursor's clock."""
+        while self.cursor.tick < tick:
+            self.push(codec.shift_token(min(codec.MAX_SHIFT, tick - self.cursor.tick)))
+
+    def log_probs(self) -> np.ndarray | None:
+        """Log-probability of every vocabulary token under the player model (tokens the player never played after
+        this context get ``log(FLOOR)``), or None where the model has no evidence here."""
+        key = (self.model.generation, self.cursor.tick % codec.TICKS_PER_BEAT, self.cursor.last_on,
+               tuple(self.cursor.history))  # fmt: skip
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        probs = self.model.distribution(self.cursor.keys())
+        out: np.ndarray | None = None
+        if probs:
+            out = np.full(codec.VOCAB_SIZE, np.log(FLOOR))
+            for rel, p in probs.items():
+                token = absolute(rel, self.cursor.last_on)
+                if token is not None:
+                    out[token] = np.log(p + FLOOR)
+        self._cache = (key, out)
+        return out

@@ -1,0 +1,172 @@
+"""The shape of an answer: how long, in what register and with how many voices, with what groove, and how it ends.
+
+A musician answers a call in kind: as many bars as the call (``bars auto``), in its register (a bass line gets a
+bass line), with its number of voices (a melody gets a melody, block chords get chords), with its swing, and closes
+on the key's tonic chord. :func:`read_call` measures a call; :class:`Cadence` leans the last bar of an answer toward
+a close; :func:`swing` moves an answer's straight off-beat eighths onto the call's swung ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cocomposer.music import codec
+from cocomposer.music.keys import Key, find_key, pitch_class_histogram
+
+MAX_AUTO_BARS = 8
+REGISTER_MARGIN = 5  # semitones around the call's lowest and highest note that its answer may use
+MIN_REGISTER_SPAN = 12  # a call narrower than this still leaves its answer an octave
+SWUNG_SHARE = 0.5  # a call with at least this share of its off-beat eighths late is swung
+# Strong positions in the bar, in ticks from the bar line, where a closing note may land.
+STRONG = {"4/4": (0, 24), "2/4": (0,), "3/4": (0,), "6/8": (0, 18), "3/2": (0,)}
+# Cadence lean on note-ons in the answer's last bar, per unit of strength: tonic-chord tones lifted, the rest lowered.
+CADENCE_LIFT = 1.5
+CADENCE_DROP = 1.0
+REGISTER_LEAN = 2.0  # logits taken from a note-on at the edge of the call's register, growing with the square
+
+
+@dataclass(frozen=True)
+class CallShape:
+    """What an answer takes from its call."""
+
+    bars: int  # whole bars the call spans, 1..MAX_AUTO_BARS
+    low: int  # the register the answer may use
+    high: int
+    voices: int  # notes that sound together at a typical onset of the call
+    key: Key | None
+    swing: float  # share of the call's off-beat eighths played late (0: straight)
+    syncopation: float  # share of the call's onsets on the sixteenth e and a
+    centre: float  # the call's median pitch
+
+    @property
+    def swung(self) -> bool:
+        return self.swing >= SWUNG_SHARE
+
+
+def _phase(beat: float) -> int:
+    return int(round(beat * codec.TICKS_PER_BEAT)) % codec.TICKS_PER_BEAT
+
+
+def swing_share(notes: Sequence[codec.Note]) -> float:
+    """Share of off-beat eighth onsets (between a straight 6/12 and a triplet 8/12 of the beat) that come late."""
+    phases = [_phase(n.start) for n in notes]
+    offbeats = [p for p in phases if p in (6, 7, 8)]
+    return sum(p > 6 for p in offbeats) / len(offbeats) if offbeats else 0.0
+
+
+def syncopation_share(notes: Sequence[codec.Note]) -> float:
+    """Share of onsets on the second or fourth sixteenth of a beat (its e and a)."""
+    phases = [_phase(n.start) for n in notes]
+    return sum(p in (3, 9) for p in phases) / len(phases) if phases else 0.0
+
+
+def voices(notes: Sequence[codec.Note]) -> int:
+    """Notes sounding together at a typical onset: the 80th percentile over onsets (a held note into the next one,
+    as legato playing does, does not make a melody two voices)."""
+    onsets = sorted({n.start for n in notes})
+    if not onsets:
+        return 1
+    counts = [sum(1 for n in notes if n.start <= t < n.end - 1e-9) for t in onsets]
+    return max(1, int(math.floor(np.percentile(counts, 80) + 1e-9)))
+
+
+def read_call(notes: Sequence[codec.Note], bar_beats: float, low: int = 0, high: int = 127) -> CallShape:
+    """Measure a call (times in beats, bar lines at multiples of ``bar_beats``); ``low``/``high`` bound the register
+    the answer may use."""
+    first = math.floor(min(n.start for n in notes) / bar_beats + 1e-9)
+    last = math.ceil(max(n.end for n in notes) / bar_beats - 1e-9)
+    lo = min(n.pitch for n in notes) - REGISTER_MARGIN
+    hi = max(n.pitch for n in notes) + REGISTER_MARGIN
+    if hi - lo < MIN_REGISTER_SPAN:
+        centre = (hi + lo) // 2
+        lo, hi = centre - MIN_REGISTER_SPAN // 2, centre + MIN_REGISTER_SPAN // 2
+    lo, hi = max(low, lo), min(high, hi)
+    if lo > hi:  # the call lies outside the range the player set: the range wins
+        lo, hi = low, high
+    key = find_key(pitch_class_histogram((n.pitch for n in notes), (n.end - n.start for n in notes)))
+    return CallShape(
+        bars=max(1, min(MAX_AUTO_BARS, last - first)),
+        low=lo,
+        high=hi,
+        voices=voices(notes),
+        key=key,
+        swing=swing_share(notes),
+        syncopation=syncopation_share(notes),
+        centre=float(np.median([n.pitch for n in notes])),
+    )
+
+
+def register_bias(call: CallShape, base: np.ndarray | None = None) -> np.ndarray:
+    """A static logit bias (``Controls.bias``) that keeps note-ons near the call's median pitch: 0 there, minus
+    :data:`REGISTER_LEAN` at the edge of its register; added to ``base`` (the session's preferences)."""
+    out = np.zeros(codec.VOCAB_SIZE) if base is None else np.array(base, dtype=float)
+    half = max(1.0, (call.high - call.low) / 2)
+    distance = (np.arange(codec.N_PITCHES) - call.centre) / half
+    out[codec.ON_BASE : codec.OFF_BASE] -= REGISTER_LEAN * np.minimum(distance**2, 4.0)
+    return out
+
+
+def swing(notes: Sequence[codec.Note], share: float) -> list[codec.Note]:
+    """The call's groove on an answer: with a swung call (``share`` >= SWUNG_SHARE), every onset and end on a
+    straight off-beat eighth moves to the swung one (2/3 of the beat); a note never ends before it starts."""
+    if share < SWUNG_SHARE:
+        return list(notes)
+    late = 2 / codec.TICKS_PER_BEAT
+
+    def moved(beat: float) -> float:
+        return beat + late if _phase(beat) == 6 and abs(beat * codec.TICKS_PER_BEAT - round(beat * 12)) < 1e-6 else beat
+
+    out = []
+    for n in notes:
+        start, end = moved(n.start), moved(n.end)
+        out.append(codec.Note(start, max(end, start + 1 / codec.TICKS_PER_BEAT), n.pitch, n.velocity))
+    return out
+
+
+class Cadence:
+    """Leans an answer's last bar toward a close in ``key``: note-ons on the tonic chord lifted, the others lowered,
+    by ``strength``; once a tonic-chord tone starts on a strong beat of the last bar, in the second half of the
+    answer (a one-bar answer is not closed by its first note), no new note starts and the answer's notes ring to the
+    bar line (where the answer closes them)."""
+
+    def __init__(
+        self,
+        key: Key,
+        strength: float,
+        meter: codec.Meter,
+        end_tick: int,
+        bar_origin: int = 0,
+        start_tick: int | None = None,
+    ) -> None:
+        self.key = key
+        self.start_tick = end_tick - meter.bar_ticks if start_tick is None else start_tick
+        self.strength = strength
+        self.meter = meter
+        self.end_tick = end_tick
+        self.bar_origin = bar_origin
+        self.closed = False
+        triad = {key.tonic % 12, (key.tonic + (3 if key.mode == "minor" else 4)) % 12, (key.tonic + 7) % 12}
+        per_class = np.array([CADENCE_LIFT if pc in triad else -CADENCE_DROP for pc in range(12)]) * strength
+        self._lean = np.zeros(codec.VOCAB_SIZE)
+        self._lean[codec.ON_BASE : codec.OFF_BASE] = per_class[np.arange(codec.N_PITCHES) % 12]
+        self._triad = triad
+
+    def in_last_bar(self, tick: int) -> bool:
+        return self.end_tick - tick <= self.meter.bar_ticks
+
+    def lean(self, tick: int) -> np.ndarray | None:
+        return self._lean if self.strength > 0 and self.in_last_bar(tick) else None
+
+    def strong(self, tick: int) -> bool:
+        position = (tick - self.bar_origin) % self.meter.bar_ticks
+        return position in STRONG.get(codec.METERS[self.meter.index], (0,))
+
+    def heard(self, pitch: int, tick: int) -> None:
+        """An answer note-on at ``tick``: a tonic-chord tone on a strong beat of the last bar closes the answer."""
+        late = 2 * (tick - self.start_tick) >= self.end_tick - self.start_tick
+        if self.strength > 0 and self.in_last_bar(tick) and late and pitch % 12 in self._triad and self.strong(tick):
+            self.closed = True

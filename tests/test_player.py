@@ -1,0 +1,152 @@
+"""The player model (mimic): its counts, its transposition, its bounded memory, and what it does to answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cocomposer.engine.worker import Answer, ForgetPlayer, Generator, Listen
+from cocomposer.model.continuation import Conversation, continue_from, continue_notes, prime
+from cocomposer.model.player import FLOOR, PlayerModel, absolute, relative
+from cocomposer.model.runtime import OnnxModel
+from cocomposer.model.sampling import Controls
+from cocomposer.model.shape import read_call, swing
+from cocomposer.music import codec, dialogue
+
+# A riff in E: E G A G, eighth notes, played twice a bar (times in beats).
+RIFF_E = [(0.0, 64), (0.5, 67), (1.0, 69), (1.5, 67), (2.0, 64), (2.5, 67), (3.0, 69), (3.5, 67)]
+
+
+def riff(notes: list[tuple[float, int]], bars: int = 2, transpose: int = 0) -> list[codec.Note]:
+    return [codec.Note(4 * b + t, 4 * b + t + 0.45, p + transpose) for b in range(bars) for t, p in notes]
+
+
+@pytest.fixture(scope="module")
+def model() -> OnnxModel:
+    return OnnxModel.load()
+
+
+def test_relative_tokens_round_trip_through_any_reference_pitch() -> None:
+    for token in (codec.shift_token(5), codec.on_token(67), codec.off_token(64)):
+        rel = relative(token, 64)
+        assert absolute(rel, 64) == token
+    assert relative(codec.on_token(67), 64) == ("n", 3)
+    assert absolute(("n", 3), 69) == codec.on_token(72), "the same interval from another note"
+    assert relative(codec.on_token(60), None) is None, "a first note-on has no interval"
+    assert absolute(("n", 20), 120) is None, "off the keyboard"
+
+
+def test_counts_follow_what_the_player_played() -> None:
+    player = PlayerModel(order=2)
+    player.learn_notes(riff(RIFF_E))
+    # After a note-on of G (a minor third up from E), on the off-beat: it closes 0.45 beats later (5 ticks).
+    on_g = ("n", 3)
+    key = (6, on_g)  # tick 6 of the beat, after the note-on
+    assert player.counts[key] == {("s", 5): 4}, "every G after an E (2 a bar) held its 5 ticks"
+    assert player.tokens_learned == len(codec.encode_notes(riff(RIFF_E))) - 1, "all but the first note-on"
+
+
+def test_a_riff_learned_in_e_is_predicted_in_a() -> None:
+    player = PlayerModel()
+    player.learn_notes(riff(RIFF_E))
+    context = player.context()
+    # The answer plays C then A on the beat (the riff's G then E, a fourth higher): what comes next?
+    context.advance_to(codec.beats_to_ticks(11.5))
+    for pitch in (72, 69):
+        for token in (codec.on_token(pitch), codec.shift_token(5), codec.off_token(pitch), codec.shift_token(1)):
+            context.push(token)
+    heard = context.log_probs()
+    assert heard is not None
+    assert int(np.argmax(heard)) == codec.on_token(72), "C, a minor third above A: the riff transposed"
+    assert heard[codec.on_token(71)] == pytest.approx(np.log(FLOOR)), "never played after this: the floor"
+
+
+def test_memory_is_bounded_and_forgets_the_oldest() -> None:
+    player = PlayerModel(order=3, memory=50)
+    for bar in range(40):
+        player.learn_notes([codec.Note(4 * bar + t, 4 * bar + t + 0.45, p) for t, p in RIFF_E])
+    assert player.tokens_learned == 50
+    total = sum(sum(c.values()) for c in player.counts.values())
+    assert total == 50 * 4, "each kept token counts once per order (0..3), the forgotten ones not at all"
+    player.reset()
+    assert player.tokens_learned == 0 and not player.counts
+
+
+def test_with_mimic_0_the_answer_is_exactly_the_networks(model: OnnxModel) -> None:
+    prompt = riff(RIFF_E)
+    answers = []
+    for learned in (False, True):
+        encoder = prime(model, prompt)
+        player = PlayerModel()
+        if learned:
+            player.learn_notes(prompt)
+        answer = continue_from(
+            model, encoder, Controls(mimic=0.0), np.random.default_rng(3), 8, start_beat=8.0, mimic=player.context()
+        )
+        answers.append(answer.tokens)
+    assert answers[0] == answers[1]
+
+
+def test_with_mimic_1_a_repeated_riff_is_answered_with_its_material(model: OnnxModel) -> None:
+    prompt = riff(RIFF_E, bars=4)
+    off = Conversation(follow_call=False, cadence=0.0, groove=False)
+    shares = {}
+    for mimic in (0.0, 1.0):
+        own = []
+        for seed in range(4):
+            answer, _ = continue_notes(model, prompt, 2, Controls(mimic=mimic), "folk", "auto", seed, conversation=off)
+            own.append(dialogue.shared(dialogue.interval_grams(answer.notes, 3), dialogue.interval_grams(prompt, 3)))
+        shares[mimic] = float(np.nanmean(own))
+    assert shares[1.0] >= 0.5, f"mimic 1 plays the riff's own 3-interval shapes ({shares})"
+    assert shares[1.0] > shares[0.0] + 0.2, shares
+
+
+def test_the_cadence_control_changes_the_last_bar(model: OnnxModel) -> None:
+    prompt = riff(RIFF_E)
+    ends = {}
+    for cadence in (0.0, 3.0):
+        closes = []
+        for seed in range(6):
+            answer, _ = continue_notes(
+                model, prompt, 2, Controls(), "folk", "auto", seed, conversation=Conversation(cadence=cadence)
+            )
+            key = read_call(prompt, 4).key
+            closes.append(dialogue.ends_on_tonic_chord(answer.notes, key))
+        ends[cadence] = sum(bool(c) for c in closes)
+    assert ends[3.0] == 6, f"a strong cadence ends every answer on the tonic chord ({ends})"
+    assert ends[3.0] > ends[0.0]
+
+
+def test_a_call_is_read_for_its_register_voices_and_swing() -> None:
+    swung = [codec.Note(b + t, b + t + 0.3, 40) for b in range(4) for t in (0.0, 2 / 3)]
+    call = read_call(swung, 4, 0, 127)
+    assert call.swung and call.voices == 1
+    assert (call.low, call.high) == (34, 46), "an octave at least around the call"
+    chords = [codec.Note(4 * b, 4 * b + 4, p) for b in range(2) for p in (60, 64, 67)]
+    assert read_call(chords, 4).voices == 3
+    straight = [codec.Note(0.5, 1.0, 60), codec.Note(1.0, 1.5, 62)]
+    assert swing(straight, 1.0)[0].start == pytest.approx(0.5 + 2 / 12), "an off-beat eighth moves to the swung one"
+    assert swing(straight, 0.0) == straight
+
+
+def test_the_generator_learns_the_player_during_a_session_and_forgets_on_command(model: OnnxModel) -> None:
+    scheduled: list = []
+    generator = Generator(model, lambda notes, request_id: scheduled.extend(notes) or True, lambda kind, data: None)
+    generator.start()
+    try:
+        for note in riff(RIFF_E, bars=4):
+            generator.submit(Listen("on", note.pitch, note.start))
+            generator.submit(Listen("off", note.pitch, note.end))
+        off = Controls(mimic=1.0, low=40, high=90)
+        generator.submit(Answer(1, 16.0, 8.0, "answer", 1, off, 80, "folk", "major"))
+        assert generator.idle.wait(10) and generator.jobs.empty()
+        learned = generator.player.tokens_learned
+        assert learned >= 4 * 8 * 3, "every note of the riff, as it arrived: on, off and the time between"
+        answer = [codec.Note(n.start_beat, n.end_beat, n.pitch) for n in scheduled]
+        shapes = dialogue.shared(dialogue.interval_grams(answer, 3), dialogue.interval_grams(riff(RIFF_E), 3))
+        assert shapes >= 0.5, f"the answer borrows the riff's shapes ({shapes:.2f})"
+        generator.submit(ForgetPlayer())
+        assert generator.idle.wait(10)
+        assert generator.player.tokens_learned == 0
+    finally:
+        generator.stop()
