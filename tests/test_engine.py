@@ -195,6 +195,18 @@ def test_a_phrase_is_answered_in_range_on_the_out_channel_with_every_note_closed
     assert r.engine.stats.notes_in == len(PHRASE) and r.engine.stats.errors == 0
 
 
+def test_a_bass_call_is_answered_in_the_bass_register_learned_by_the_player_model(rig) -> None:
+    r = rig(bars=0.0)  # bars auto, default range: the answer follows the call
+    bass = [(40, 0.0, 0.45), (43, 0.5, 0.95), (45, 1.0, 1.45), (43, 1.5, 1.95), (40, 2.0, 2.9)]
+    end = r.answer(bass)
+    planned = r.hooked("answer_planned")[-1]
+    assert planned["end_beat"] - math.ceil(end - 1e-9) <= 4 + 1, "bars auto: one bar for a one-bar call"
+    pitches = [p for _, p in r.answer_ons()]
+    assert pitches and all(35 <= p <= 50 for p in pitches), f"within the call's range +-5: {pitches}"
+    r.wait_generator_idle()
+    assert r.engine.generator.player.tokens_learned >= 10, "the player model learned the call as it was played"
+
+
 def test_quantize_bar_starts_the_answer_on_a_bar_line(rig) -> None:
     r = rig(quantize="bar", bars=0.5)
     end = r.answer()

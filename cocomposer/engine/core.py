@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from cocomposer.engine.call import CallMemory, follow
 from cocomposer.engine.modes import Action, CancelAnswer, RequestAnswer, make_mode
 from cocomposer.engine.scheduler import ScheduledNote, Scheduler
 from cocomposer.engine.settings import Settings
@@ -79,6 +80,7 @@ class Engine:
         self._held: set[tuple[int, int]] = set()  # (channel 1..16, pitch) of the keys the player holds
         self._pc_histogram = np.zeros(12)
         self._velocity = 80.0
+        self._call = CallMemory()  # the player's recent notes: the register, voices and swing answers follow
         self._thread = threading.Thread(target=self._run, name="cocomposer-engine", daemon=True)
         self._running = threading.Event()
         self._stopped = False
@@ -277,6 +279,7 @@ class Engine:
         self._velocity = 0.8 * self._velocity + 0.2 * velocity
         self._pc_histogram *= 0.97
         self._pc_histogram[pitch % 12] += 1.0
+        self._call.note_on(pitch, beat)
         actions = self.mode.on_note_on(pitch, beat)
         # Cancel first, so the generator knows the interrupted answer stops when it hears this note; then the
         # note; then new answers, which continue from it.
@@ -287,6 +290,7 @@ class Engine:
 
     def _note_off(self, channel: int, pitch: int, beat: float, t: float, msg: ports.Message) -> None:
         self._held.discard((channel, pitch))
+        self._call.note_off(pitch, beat)
         self.scheduler.send_now(msg)  # sent only if a pass-through note-on opened this key (thru may be off by now)
         if any(p == pitch for _, p in self._held):
             return  # the same pitch is still held on another channel: the model hears one key per pitch
@@ -389,6 +393,9 @@ class Engine:
             while len(ids) > 64:  # appended plans long since played
                 ids.discard(min(ids))
         self.stats.answers += 1
+        s = self.settings
+        call = self._call.shape(action.start_beat, s.max_phrase_bars * s.beats_per_bar, s.beats_per_bar, s.low, s.high)
+        bias = self.preferences.bias() if self.preferences is not None else None
         self.generator.submit(
             Answer(
                 request_id,
@@ -396,17 +403,14 @@ class Engine:
                 action.beats,
                 action.tag,
                 action.channel,
-                self.settings.controls(
-                    key,
-                    bias=self.preferences.bias() if self.preferences is not None else None,
-                    mood_key=self.mood_key(),
-                ),
+                follow(s.controls(key, bias=bias, mood_key=self.mood_key()), call),
                 self._velocity_at,
                 self.settings.style,
                 mood,
                 action.replace,
                 cadence=self.settings.cadence if action.tag == "answer" else 0.0,
                 key=key,
+                swing=call.swing if call is not None else 0.0,
             )
         )
         self._emit("answer_requested", {"tag": action.tag, "start_beat": action.start_beat, "beats": action.beats})

@@ -29,7 +29,7 @@ from cocomposer.model.continuation import continue_from
 from cocomposer.model.player import PlayerModel
 from cocomposer.model.runtime import ModelState, OnnxModel
 from cocomposer.model.sampling import Controls
-from cocomposer.model.shape import Cadence
+from cocomposer.model.shape import Cadence, swing
 from cocomposer.music import codec
 from cocomposer.music.keys import Key
 
@@ -72,6 +72,7 @@ class Answer:
     replace: bool = True
     cadence: float = 0.0  # strength of the close in the answer's last bar (needs ``key``)
     key: Key | None = None  # the key the player is in, as the engine estimates it
+    swing: float = 0.0  # the call's share of late off-beat eighths: a swung call gets a swung answer
 
 
 @dataclass
@@ -296,6 +297,7 @@ class Generator:
         def on_note(note: codec.Note) -> None:
             if not wanted[0]:
                 return
+            note = swing([note], job.swing)[0]  # the model hears its answer straight; the player hears it swung
             beat = note.start + offset
             scheduled = ScheduledNote(
                 beat, note.end + offset, note.pitch, velocity_at(beat), job.channel - 1, job.tag
