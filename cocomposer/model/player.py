@@ -34,6 +34,7 @@ RelToken = tuple[str, int]
 DEFAULT_ORDER = 6
 DEFAULT_MEMORY = 4096  # learned tokens kept (about 1,000 notes): a long session never grows it further
 FLOOR = 1e-3  # the probability given to a token this player never played where the model has evidence
+_LOG_FLOOR = float(np.log(FLOOR))
 PHRASE_GAP_TICKS = 2 * codec.MAX_SHIFT  # a silence this long ends a phrase: the context starts afresh after it
 
 
@@ -112,6 +113,7 @@ class PlayerModel:
         self.encoder = codec.StreamEncoder()
         self.cursor = _Cursor(self.order)
         self.counts: dict[tuple, Counter[RelToken]] = {}
+        self.totals: dict[tuple, int] = {}  # the sum of each context's counts
         self._learned: deque[tuple[list[tuple], RelToken]] = deque()
         self.generation = 0  # goes up with every change of the counts (caches key on it)
 
@@ -142,6 +144,7 @@ class PlayerModel:
                 continue
             for key in keys:
                 self.counts.setdefault(key, Counter())[rel] += 1
+                self.totals[key] = self.totals.get(key, 0) + 1
             self._learned.append((keys, rel))
             if len(self._learned) > self.memory:
                 self._forget(*self._learned.popleft())
@@ -151,29 +154,36 @@ class PlayerModel:
         for key in keys:
             counter = self.counts[key]
             counter[rel] -= 1
+            self.totals[key] -= 1
             if counter[rel] <= 0:
                 del counter[rel]
             if not counter:
-                del self.counts[key]
+                del self.counts[key], self.totals[key]
 
     # -- predicting -------------------------------------------------------------------------------------------------
     def distribution(self, keys: list[tuple]) -> dict[RelToken, float] | None:
         """P(next relative token | context), Witten-Bell over the orders whose context was seen; None when not even
-        the position in the beat was seen."""
-        probs: dict[RelToken, float] | None = None
-        for key in keys:  # shortest first
+        the position in the beat was seen.
+
+        The recursion p_k = l_k ML_k + (1 - l_k) p_{k-1}, with l_k = c(h) / (c(h) + types(h)) (l_0 = 1), is summed
+        as one weighted pass over the orders: weight_k = l_k times the (1 - l_j) of every longer order j."""
+        seen = []
+        for key in keys:  # shortest first; a longer context holds a shorter one, so it cannot be seen without it
             counter = self.counts.get(key)
             if not counter:
-                break  # a longer context holds this one: it cannot have been seen either
-            total = sum(counter.values())
-            types = len(counter)
-            if probs is None:
-                probs = {rel: c / total for rel, c in counter.items()}
-                continue
-            escape = types / (total + types)
-            probs = {rel: p * escape for rel, p in probs.items()}
+                break
+            seen.append((counter, self.totals[key]))
+        if not seen:
+            return None
+        probs: dict[RelToken, float] = {}
+        remaining = 1.0
+        for k in range(len(seen) - 1, -1, -1):  # longest first
+            counter, total = seen[k]
+            keep = 1.0 if k == 0 else total / (total + len(counter))
+            weight = remaining * keep / total
             for rel, c in counter.items():
-                probs[rel] = probs.get(rel, 0.0) + c / (total + types)
+                probs[rel] = probs.get(rel, 0.0) + weight * c
+            remaining *= 1.0 - keep
         return probs
 
     def context(self, tail: Iterable[int] = ()) -> MimicContext:
@@ -210,10 +220,13 @@ class MimicContext:
         probs = self.model.distribution(self.cursor.keys())
         out: np.ndarray | None = None
         if probs:
-            out = np.full(codec.VOCAB_SIZE, np.log(FLOOR))
+            out = np.full(codec.VOCAB_SIZE, _LOG_FLOOR)
+            tokens, values = [], []
             for rel, p in probs.items():
                 token = absolute(rel, self.cursor.last_on)
                 if token is not None:
-                    out[token] = np.log(p + FLOOR)
+                    tokens.append(token)
+                    values.append(p)
+            out[tokens] = np.log(np.asarray(values) + FLOOR)
         self._cache = (key, out)
         return out
