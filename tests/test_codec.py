@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -105,6 +106,10 @@ def test_phases_and_transpose() -> None:
     assert codec.transpose(tokens, 2)[0] == codec.on_token(62)
 
 
-def test_vocabulary_hash_is_stable() -> None:
-    assert codec.vocabulary_hash() == codec.vocabulary_hash()
-    assert len(codec.vocabulary_hash()) == 16
+def test_vocabulary_hash_covers_what_a_model_must_agree_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = codec.vocabulary_hash()
+    assert shipped == "38a4fda32a73ab94", "the vocabulary changed: the shipped model no longer matches it"
+    for name, value in (("TICKS_PER_BEAT", 24), ("STYLES", ("folk",)), ("METERS", ("4/4",)), ("MAX_BAR_TICKS", 48)):
+        with monkeypatch.context() as m:
+            m.setattr(codec, name, value)
+            assert codec.vocabulary_hash() != shipped, f"{name} is part of the hash"

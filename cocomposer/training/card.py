@@ -106,7 +106,7 @@ CI with onnxruntime alone, to within {sidecar.get("golden_tolerance", 1e-4):g}).
 {_weights_note(sidecar)}
 
 ## What it is
-A next-token model over cocomposer's event vocabulary (`cocomposer/codec.py`: time shifts on a 1/12-beat grid,
+A next-token model over cocomposer's event vocabulary (`cocomposer/music/codec.py`: time shifts on a 1/12-beat grid,
 note-on and note-off by pitch; {codec.VOCAB_SIZE} tokens). Each step adds embeddings of the token, the position in the
 beat (0..11), the style and the mood, and runs them through a {net["layers"]}-layer GRU of {net["hidden"]} units; one
 linear head gives the next token's logits. About {params / 1e6:.2f} M parameters. The ONNX graph is one step with the
