@@ -147,3 +147,18 @@ def test_the_meter_setting_brings_its_beats_per_bar() -> None:
     with pytest.raises(ConfigError, match="meter"):
         Settings().with_value("meter", "fast")
     assert Settings(min_note=3).controls(None).min_note_ticks == 3
+
+
+def test_continue_bars_auto_answers_as_many_bars_as_the_phrase(tmp_path: Path) -> None:
+    source, out = tmp_path / "waltz.mid", tmp_path / "answer.mid"
+    write_tracks(
+        source, [("melody", [codec.Note(i, i + 0.9, 67 - i % 3) for i in range(7)], 0)], 150, codec.Meter(3, 4)
+    )
+    result = continue_file(source, out, bars=None, seed=1)
+    assert result.continuation.end_tick - result.continuation.start_tick == 3 * 36, "7 beats of 3/4 span 3 bars"
+    command = [sys.executable, "-m", "cocomposer.app.cli", "continue", str(source), "-o", str(out)]
+    done = subprocess.run([*command, "--bars", "auto", "--mimic", "1", "--cadence", "2"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and "3 bars of 3/4" in done.stdout, done.stderr
+    refused = subprocess.run([*command, "--mimic", "5"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "mimic must be within 0..2" in refused.stderr
