@@ -159,6 +159,7 @@ class Generator:
                     self._listen(job)
                 elif isinstance(job, SetMeter):
                     self.model.set_meter(job.meter, 0)
+                    self.player.set_meter(job.meter)
                 elif isinstance(job, ForgetPlayer):
                     self.player.reset()
                 elif isinstance(job, Answer):

@@ -195,7 +195,7 @@ def continue_notes(
     shifted = [codec.Note(n.start - first, n.end - first, n.pitch, n.velocity) for n in prompt]
     encoder = prime(model, shifted)
     if player is None:
-        player = PlayerModel()
+        player = PlayerModel(meter=meter)
     if conversation.learn_call:
         player.learn_notes(shifted)
     last = max(n.end for n in shifted)
