@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -110,7 +112,7 @@ def test_the_cadence_control_changes_the_last_bar(model: OnnxModel) -> None:
             answer, _ = continue_notes(
                 model, prompt, 2, Controls(), "folk", "auto", seed, conversation=Conversation(cadence=cadence)
             )
-            key = read_call(prompt, 4).key
+            key = read_call(prompt, codec.COMMON_TIME).key
             closes.append(dialogue.ends_on_tonic_chord(answer.notes, key))
         ends[cadence] = sum(bool(c) for c in closes)
     assert ends[3.0] == 6, f"a strong cadence ends every answer on the tonic chord ({ends})"
@@ -119,14 +121,19 @@ def test_the_cadence_control_changes_the_last_bar(model: OnnxModel) -> None:
 
 def test_a_call_is_read_for_its_register_voices_and_swing() -> None:
     swung = [codec.Note(b + t, b + t + 0.3, 40) for b in range(4) for t in (0.0, 2 / 3)]
-    call = read_call(swung, 4, 0, 127)
+    call = read_call(swung, codec.COMMON_TIME, 0, 127)
     assert call.swung and call.voices == 1
     assert (call.low, call.high) == (34, 46), "an octave at least around the call"
     chords = [codec.Note(4 * b, 4 * b + 4, p) for b in range(2) for p in (60, 64, 67)]
-    assert read_call(chords, 4).voices == 3
+    assert read_call(chords, codec.COMMON_TIME).voices == 3
+    assert not read_call(swung, codec.Meter(6, 8)).swung, "in 6/8 late eighths are the pulse, not swing"
+    laid_back = [codec.Note(b + t, b + t + 0.3, 60) for b in range(4) for t in (0.0, 0.53)]  # 15 ms late at 120 BPM
+    assert not read_call(laid_back, codec.COMMON_TIME).swung
     straight = [codec.Note(0.5, 1.0, 60), codec.Note(1.0, 1.5, 62)]
     assert swing(straight, 1.0)[0].start == pytest.approx(0.5 + 2 / 12), "an off-beat eighth moves to the swung one"
     assert swing(straight, 0.0) == straight
+    short = swing([codec.Note(0.5, 0.75, 60)], 1.0)[0]
+    assert short.end - short.start == pytest.approx(0.25), "a swung sixteenth keeps its length, no blip"
 
 
 def test_the_generator_learns_the_player_during_a_session_and_forgets_on_command(model: OnnxModel) -> None:
@@ -139,14 +146,18 @@ def test_the_generator_learns_the_player_during_a_session_and_forgets_on_command
             generator.submit(Listen("off", note.pitch, note.end))
         off = Controls(mimic=1.0, low=40, high=90)
         generator.submit(Answer(1, 16.0, 8.0, "answer", 1, off, 80, "folk", "major"))
-        assert generator.idle.wait(10) and generator.jobs.empty()
+        done = threading.Event()
+        generator.submit(lambda worker: done.set())  # runs after every job queued before it
+        assert done.wait(10)
         learned = generator.player.tokens_learned
         assert learned >= 4 * 8 * 3, "every note of the riff, as it arrived: on, off and the time between"
         answer = [codec.Note(n.start_beat, n.end_beat, n.pitch) for n in scheduled]
         shapes = dialogue.shared(dialogue.interval_grams(answer, 3), dialogue.interval_grams(riff(RIFF_E), 3))
         assert shapes >= 0.5, f"the answer borrows the riff's shapes ({shapes:.2f})"
         generator.submit(ForgetPlayer())
-        assert generator.idle.wait(10)
+        forgotten = threading.Event()
+        generator.submit(lambda worker: forgotten.set())
+        assert forgotten.wait(10)
         assert generator.player.tokens_learned == 0
     finally:
         generator.stop()

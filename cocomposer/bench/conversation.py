@@ -84,7 +84,7 @@ class DialogueFigures:
 
     @classmethod
     def of(
-        cls, answer: Sequence[codec.Note], prompt: Sequence[codec.Note], meter: codec.Meter, start: float
+        cls, answer: Sequence[codec.Note], prompt: Sequence[codec.Note], meter: codec.Meter, start: float, end: float
     ) -> DialogueFigures:
         return cls(
             intervals=dialogue.interval_grams(answer),
@@ -93,7 +93,7 @@ class DialogueFigures:
             syncopation=dialogue.syncopation_share(answer),
             within_range=dialogue.within_range(answer, prompt),
             cadence=dialogue.ends_on_tonic_chord(answer, key_of(prompt)),
-            echo=dialogue.echo_share(answer, prompt, meter.bar_beats, start),
+            echo=dialogue.echo_share(answer, prompt, meter.bar_beats, start, end),
         )
 
 
@@ -102,8 +102,17 @@ def _mean(values: Sequence[float | bool | None]) -> float:
     return float(np.mean(kept)) if kept else float("nan")
 
 
+ARTICULATIONS = ("_legato", "_detached", "_staccato")
+
+
+def family(name: str) -> str:
+    """Prompts that are one melody played three ways (ode_legato, ode_detached, ...) are one family."""
+    return next((name.removesuffix(a) for a in ARTICULATIONS if name.endswith(a)), name)
+
+
 def motif_relation(answers: dict[str, list[DialogueFigures]], phrases: dict[str, Phrase]) -> dict:
-    """4-grams an answer shares with its own prompt against those it shares with the other prompts."""
+    """4-grams an answer shares with its own prompt against those it shares with the other prompts (not the same
+    melody played another way, whose 4-grams are its own)."""
     grams = {name: (dialogue.interval_grams(p.notes), dialogue.rhythm_grams(p.notes)) for name, p in phrases.items()}
     out = {}
     for kind, index in (("interval", 0), ("rhythm", 1)):
@@ -112,7 +121,9 @@ def motif_relation(answers: dict[str, list[DialogueFigures]], phrases: dict[str,
             for f in figures:
                 mine = f.intervals if index == 0 else f.rhythms
                 own.append(dialogue.shared(mine, grams[name][index]))
-                other.append(_mean([dialogue.shared(mine, g[index]) for n, g in grams.items() if n != name]))
+                other.append(
+                    _mean([dialogue.shared(mine, g[index]) for n, g in grams.items() if family(n) != family(name)])
+                )
         own_share, other_share = _mean(own), _mean(other)
         out[kind] = {
             "own": own_share,

@@ -87,7 +87,7 @@ def answer_prompt(
     end = answer.end_tick / codec.TICKS_PER_BEAT + shift
     return (
         AnswerFigures.of(answer.notes, phrase.notes, phrase.meter, start, end),
-        DialogueFigures.of(answer.notes, phrase.notes, phrase.meter, start),
+        DialogueFigures.of(answer.notes, phrase.notes, phrase.meter, start, end),
     )
 
 

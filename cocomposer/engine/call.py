@@ -35,10 +35,10 @@ class CallMemory:
         self._open.clear()
         self._notes.clear()
 
-    def shape(self, now: float, beats_back: float, bar_beats: float, low: int, high: int) -> CallShape | None:
+    def shape(self, now: float, beats_back: float, meter: codec.Meter, low: int, high: int) -> CallShape | None:
         """The call: notes that ended in the last ``beats_back`` beats (None when there are none)."""
         notes = [n for n in self._notes if n.end >= now - beats_back]
-        return read_call(notes, bar_beats, low, high) if notes else None
+        return read_call(notes, meter, low, high) if notes else None
 
 
 def follow(controls: Controls, call: CallShape | None) -> Controls:

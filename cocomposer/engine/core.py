@@ -394,7 +394,10 @@ class Engine:
                 ids.discard(min(ids))
         self.stats.answers += 1
         s = self.settings
-        call = self._call.shape(action.start_beat, s.max_phrase_bars * s.beats_per_bar, s.beats_per_bar, s.low, s.high)
+        call = None  # an accompaniment plays its own part; an answer answers in kind
+        if action.tag == "answer":
+            beats_back = s.max_phrase_bars * s.beats_per_bar
+            call = self._call.shape(action.start_beat, beats_back, s.model_meter, s.low, s.high)
         bias = self.preferences.bias() if self.preferences is not None else None
         self.generator.submit(
             Answer(

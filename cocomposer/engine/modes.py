@@ -15,6 +15,7 @@ from cocomposer.engine.settings import Settings
 from cocomposer.model.shape import MAX_AUTO_BARS
 
 AUTO_FALLBACK_BARS = 2.0  # bars auto, asked with no phrase to measure (a trigger before any note)
+AUTO_LATE_RELEASE = 0.25  # beats
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ class Mode:
             return self.settings.bars
         if self.phrase_start is None or self.last_event is None:
             return AUTO_FALLBACK_BARS
-        span = (self.last_event - self.phrase_start) / self.settings.beats_per_bar
+        # A last note released a little after a bar line (up to a quarter beat) does not add a bar.
+        span = (self.last_event - self.phrase_start - AUTO_LATE_RELEASE) / self.settings.beats_per_bar
         return float(min(MAX_AUTO_BARS, max(1, math.ceil(span - 1e-6))))
 
     def _answer(self, beat: float) -> list[Action]:

@@ -162,7 +162,7 @@ def _coerce(name: str, kind: object, value: object) -> object:
             return 0.0
         if kind in ("float", float):
             return float(text)
-    except ValueError as err:
+    except (ValueError, OverflowError) as err:
         raise ConfigError(f"setting {name} cannot take {value!r}") from err
     return text
 

@@ -182,7 +182,9 @@ def continue_notes(
     model.set_mood(resolved_mood)
     model.set_meter(meter, 0)
     bar = meter.bar_beats
-    call = read_call(prompt, bar, controls.low, controls.high)
+    first = math.floor(min(n.start for n in prompt) / bar + 1e-9) * bar  # whole bars, so bar lines stay bar lines
+    shifted = [codec.Note(n.start - first, n.end - first, n.pitch, n.velocity) for n in prompt]
+    call = read_call(shifted, meter, controls.low, controls.high)
     if conversation.follow_call:
         controls = controls.with_(
             low=call.low,
@@ -191,8 +193,6 @@ def continue_notes(
             bias=register_bias(call, controls.bias),
         )
     bars = call.bars if bars is None else bars
-    first = math.floor(min(n.start for n in prompt) / bar + 1e-9) * bar  # whole bars, so bar lines stay bar lines
-    shifted = [codec.Note(n.start - first, n.end - first, n.pitch, n.velocity) for n in prompt]
     encoder = prime(model, shifted)
     if player is None:
         player = PlayerModel(meter=meter)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cocomposer.music import codec
+from cocomposer.music import codec, dialogue
 from cocomposer.music.keys import Key, find_key, pitch_class_histogram
 
 MAX_AUTO_BARS = 8
@@ -52,10 +52,10 @@ def _phase(beat: float) -> int:
 
 
 def swing_share(notes: Sequence[codec.Note]) -> float:
-    """Share of off-beat eighth onsets (between a straight 6/12 and a triplet 8/12 of the beat) that come late."""
-    phases = [_phase(n.start) for n in notes]
-    offbeats = [p for p in phases if p in (6, 7, 8)]
-    return sum(p > 6 for p in offbeats) / len(offbeats) if offbeats else 0.0
+    """Share of the call's off-beat eighths played late (see :func:`cocomposer.music.dialogue.swing_share`); 0 when
+    it has none."""
+    share = dialogue.swing_share(notes)
+    return 0.0 if math.isnan(share) else share
 
 
 def syncopation_share(notes: Sequence[codec.Note]) -> float:
@@ -74,9 +74,11 @@ def voices(notes: Sequence[codec.Note]) -> int:
     return max(1, int(math.floor(np.percentile(counts, 80) + 1e-9)))
 
 
-def read_call(notes: Sequence[codec.Note], bar_beats: float, low: int = 0, high: int = 127) -> CallShape:
-    """Measure a call (times in beats, bar lines at multiples of ``bar_beats``); ``low``/``high`` bound the register
-    the answer may use."""
+def read_call(notes: Sequence[codec.Note], meter: codec.Meter, low: int = 0, high: int = 127) -> CallShape:
+    """Measure a call (times in beats, bar lines at multiples of ``meter``'s bar); ``low``/``high`` bound the
+    register the answer may use. In compound meters (6/8, 9/8, 12/8) eighths are the pulse, not swing: no swing."""
+    bar_beats = meter.bar_beats
+    compound = meter.denominator == 8 and meter.numerator % 3 == 0
     first = math.floor(min(n.start for n in notes) / bar_beats + 1e-9)
     last = math.ceil(max(n.end for n in notes) / bar_beats - 1e-9)
     lo = min(n.pitch for n in notes) - REGISTER_MARGIN
@@ -94,7 +96,7 @@ def read_call(notes: Sequence[codec.Note], bar_beats: float, low: int = 0, high:
         high=hi,
         voices=voices(notes),
         key=key,
-        swing=swing_share(notes),
+        swing=0.0 if compound else swing_share(notes),
         syncopation=syncopation_share(notes),
         centre=float(np.median([n.pitch for n in notes])),
     )
@@ -123,7 +125,9 @@ def swing(notes: Sequence[codec.Note], share: float) -> list[codec.Note]:
     out = []
     for n in notes:
         start, end = moved(n.start), moved(n.end)
-        out.append(codec.Note(start, max(end, start + 1 / codec.TICKS_PER_BEAT), n.pitch, n.velocity))
+        if start != n.start:  # a later onset keeps at least the note's length (no blip from a short off-beat note)
+            end = max(end, start + (n.end - n.start))
+        out.append(codec.Note(start, end, n.pitch, n.velocity))
     return out
 
 

@@ -59,9 +59,17 @@ def _phase(note: codec.Note) -> int:
     return codec.beats_to_ticks(note.start) % codec.TICKS_PER_BEAT
 
 
+# Off-beat eighths, in beats after the beat: from a little before the straight one (1/2) to a little after the
+# triplet one (2/3); late (swung) from 7/12 on, half way between the two. Unrounded times, so a straight player a
+# few milliseconds behind the grid is not heard as swinging.
+OFFBEAT = (5 / 12, 3 / 4)
+SWUNG_FROM = 7 / 12
+
+
 def swing_share(notes: Sequence[codec.Note]) -> float:
-    offbeats = [p for p in map(_phase, notes) if p in (6, 7, 8)]
-    return float(np.mean([p > 6 for p in offbeats])) if offbeats else float("nan")
+    """Share of off-beat eighth onsets that come late (NaN when there are none)."""
+    offbeats = [f for f in (n.start % 1.0 for n in notes) if OFFBEAT[0] <= f < OFFBEAT[1]]
+    return float(np.mean([f >= SWUNG_FROM - 1e-9 for f in offbeats])) if offbeats else float("nan")
 
 
 def syncopation_share(notes: Sequence[codec.Note]) -> float:
@@ -89,11 +97,11 @@ def ends_on_tonic_chord(answer: Sequence[codec.Note], key: Key | None) -> bool |
     return all(n.pitch % 12 in triad for n in answer if abs(n.start - last) < 1e-6)
 
 
-def _windows(notes: Sequence[codec.Note], start: float, bar_beats: float, bars: int = 2) -> list[tuple]:
-    """Each 2-bar window from ``start`` on bar lines, as its notes relative to the window and its first pitch."""
+def _windows(notes: Sequence[codec.Note], start: float, end: float, bar_beats: float, bars: int = 2) -> list[tuple]:
+    """Each 2-bar window from ``start`` on bar lines up to ``end``, as its notes relative to the window and its first
+    pitch."""
     if not notes:
         return []
-    end = max(n.end for n in notes)
     out = []
     t = start
     while t < end - 1e-9 and (not out or t + bars * bar_beats <= end + 1e-9):  # whole windows, at least one
@@ -110,12 +118,18 @@ def _windows(notes: Sequence[codec.Note], start: float, bar_beats: float, bars: 
 
 
 def echo_share(
-    answer: Sequence[codec.Note], prompt: Sequence[codec.Note], bar_beats: float, answer_start: float
+    answer: Sequence[codec.Note],
+    prompt: Sequence[codec.Note],
+    bar_beats: float,
+    answer_start: float,
+    answer_end: float,
 ) -> float:
-    """Share of the answer's 2-bar windows (every bar line) that repeat one of the call's verbatim."""
-    mine = _windows(answer, answer_start, bar_beats)
+    """Share of the answer's 2-bar windows (every bar line from ``answer_start`` to ``answer_end``) that repeat one of
+    the call's (every bar line of the bars it spans) verbatim."""
+    mine = _windows(answer, answer_start, answer_end, bar_beats)
     if not mine:
         return float("nan")
     call_start = min(n.start for n in prompt) // bar_beats * bar_beats
-    theirs = set(_windows(prompt, call_start, bar_beats))
+    call_end = -(-max(n.end for n in prompt) // bar_beats) * bar_beats
+    theirs = set(_windows(prompt, call_start, call_end, bar_beats))
     return float(np.mean([w in theirs for w in mine]))
