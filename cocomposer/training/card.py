@@ -29,39 +29,56 @@ def _weights_note(sidecar: dict) -> str:
     )
 
 
-def _training_text(facts: dict, net: dict) -> str:
-    cfg = facts["train_config"]
-    base = facts.get("fine_tuned_from")
-    first = base or facts
-    base_cfg = first["train_config"]
-    text = (
-        f"{first.get('steps')} steps of {base_cfg['batch']} windows x {base_cfg['length']} tokens "
-        f"({(first.get('tokens_seen') or 0) / 1e6:.1f} M tokens seen), AdamW with a time-budgeted cosine schedule, on\n"
-        f"{facts.get('hardware')}, {first.get('train_minutes')} minutes. Best validation NLL "
-        f"{first.get('valid_nll_per_token'):.4f} nats per token (on fixed validation windows)."
+def _known(value: object, unit: str = "", digits: int = 1) -> str:
+    if value is None or value == 0:
+        return "not recorded"
+    return f"{value:.{digits}f}{unit}" if isinstance(value, float) else f"{value}{unit}"
+
+
+def _stage_text(stage: dict, first: bool) -> str:
+    cfg = stage.get("train_config") or {}
+    what = []
+    if cfg.get("mode_switch"):
+        what.append(f"mode-switch augmentation ({cfg['mode_switch']:.0%} of windows carry the other mood's label and are "
+                    "rewritten into that mode from a random point on)")  # fmt: skip
+    if cfg.get("played"):
+        what.append(f"played-like-a-person windows ({cfg['played']:.0%} of windows: their first part detached, "
+                    "staccato, loose or legato with onsets moved by a tick, the loss counted only after it)")  # fmt: skip
+    tokens = stage.get("tokens_seen")
+    head = "Trained from scratch" if first else "Then fine-tuned" + (" with " + " and ".join(what) if what else "")
+    return (
+        f"{head}: {_known(stage.get('steps'))} steps of {cfg.get('batch', '?')} windows x {cfg.get('length', '?')} "
+        f"tokens ({_known(tokens / 1e6 if tokens else None, ' M')} tokens seen), "
+        f"{_known(stage.get('train_minutes'), ' minutes')}, learning rate {cfg.get('lr', '?')}; best validation NLL "
+        f"{_known(stage.get('valid_nll_per_token'), ' nats per token', 4)}."
     )
+
+
+def _training_text(facts: dict, net: dict) -> str:
+    """Every stage the weights went through, oldest first (the sidecar's ``history``, then this export's run)."""
+    history = facts.get("history") or ([facts["fine_tuned_from"]] if facts.get("fine_tuned_from") else [])
+    stages = [*reversed(history), facts]
+    text = "\n\n".join(_stage_text(stage, i == 0) for i, stage in enumerate(stages))
+    text += (
+        f"\n\nAdamW with a time-budgeted cosine schedule on {facts.get('hardware')}; validation NLL on fixed "
+        "validation windows as written (no augmentation)."
+    )
+    cfg = facts["train_config"]
     commands = [
         "python -m cocomposer.training prepare",
-        f"python -m cocomposer.training train --minutes {base_cfg.get('max_minutes')} --steps {base_cfg['steps']} "
-        f"--hidden {net['hidden']}",
+        f"python -m cocomposer.training train --minutes 85 --steps 100000 --hidden {net['hidden']}",
+        "python -m cocomposer.training train --run runs/moodswitch --init runs/default/best.pt --mode-switch 0.35 "
+        "--lr 0.001 --warmup 50 --minutes 40",
     ]
-    if base:
-        text += (
-            f"\n\nThen fine-tuned with mode-switch augmentation ({cfg.get('mode_switch', 0):.0%} of windows carry the\n"
-            "other mood's label and are rewritten into that mode from a random point on; see\n"
-            "`cocomposer/training/dataset.py`): "
-            f"{facts.get('steps')} more steps ({(facts.get('tokens_seen') or 0) / 1e6:.1f} M tokens), "
-            f"{facts.get('train_minutes')} minutes, learning rate {cfg['lr']:g}. Validation NLL (real windows, no "
-            f"switching) {facts.get('valid_nll_per_token'):.4f}."
-        )
+    if cfg.get("played"):
         commands.append(
-            f"python -m cocomposer.training train --run runs/moodswitch --init runs/default/best.pt "
-            f"--mode-switch {cfg.get('mode_switch')} --lr {cfg['lr']:g} --warmup {cfg['warmup']} "
-            f"--minutes {cfg.get('max_minutes')}"
+            f"python -m cocomposer.training train --run runs/played --init runs/moodswitch/best.pt --played "
+            f"{cfg['played']} --mode-switch {cfg.get('mode_switch', 0)} --lr {cfg['lr']:g} --warmup {cfg['warmup']} "
+            f"--eval-every {cfg['eval_every']} --minutes {cfg.get('max_minutes')}"
         )
-        commands.append("python -m cocomposer.training export --checkpoint runs/moodswitch/best.pt")
+        commands.append("python -m cocomposer.training export --checkpoint runs/played/best.pt")
     else:
-        commands.append("python -m cocomposer.training export")
+        commands.append("python -m cocomposer.training export --checkpoint runs/moodswitch/best.pt")
     commands += ["python -m cocomposer.training eval", "python -m cocomposer.training card"]
     return text + " Reproduce:\n\n```\n" + "\n".join(commands) + "\n```"
 
@@ -78,7 +95,8 @@ def write_card(pieces: list[Piece], sidecar_path: Path, eval_path: Path, out: Pa
         splits[p.split] += 1
     params = (
         net["vocab"] * net["embed"]
-        + (net["n_phases"] + net["n_styles"] + net["n_moods"]) * net["embed"]
+        + (net["n_phases"] + net["n_styles"] + net["n_moods"] + net.get("n_bar_positions", 0) + net.get("n_meters", 0))
+        * net["embed"]
         + 3 * (net["embed"] * net["hidden"] + net["hidden"] * net["hidden"] + 2 * net["hidden"])
         + (net["layers"] - 1) * 3 * (2 * net["hidden"] * net["hidden"] + 2 * net["hidden"])
         + net["hidden"] * net["vocab"]

@@ -75,15 +75,24 @@ def _export(args: argparse.Namespace) -> None:
         "train_config": state["train_config"],
         "checkpoint": str(args.checkpoint),
     }
-    if init := state.get("init"):  # fine-tuned: what the weights learned before
-        facts["fine_tuned_from"] = {
-            "checkpoint": init.get("checkpoint"),
-            "steps": init.get("step"),
-            "tokens_seen": init.get("tokens_seen"),
-            "train_minutes": round((init.get("elapsed") or 0.0) / 60, 1),
-            "valid_nll_per_token": init.get("best"),
-            "train_config": init.get("train_config"),
-        }
+    history = []  # the runs these weights went through before this one, newest first
+    node = state.get("init")
+    while node:
+        elapsed = node.get("elapsed")
+        history.append(
+            {
+                "checkpoint": node.get("checkpoint"),
+                "steps": node.get("step", node.get("steps")),
+                "tokens_seen": node.get("tokens_seen"),
+                "train_minutes": round(elapsed / 60, 1) if elapsed else node.get("train_minutes"),
+                "valid_nll_per_token": node.get("best", node.get("valid_nll_per_token")),
+                "train_config": node.get("train_config"),
+            }
+        )
+        node = node.get("init")
+    if history:
+        facts["fine_tuned_from"] = history[0]
+        facts["history"] = history
     sidecar = export(net, args.out, facts, int8=not args.fp32)
     size = args.out.stat().st_size / 1e6
     print(f"wrote {args.out} ({size:.1f} MB, {sidecar['weights']}), {args.out.with_suffix('.json')} and golden vectors")
