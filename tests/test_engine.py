@@ -24,7 +24,7 @@ from cocomposer.midi import ports
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.model.sampling import Controls
 from cocomposer.music import codec
-from cocomposer.music.keys import find_key, parse_key
+from cocomposer.music.keys import parse_key
 
 BPM = 240.0
 BEAT = 60.0 / BPM
@@ -615,4 +615,4 @@ def test_a_chosen_mood_leans_toward_its_best_fitting_key(rig, mood: str) -> None
     if mood == "auto":
         assert mood_key is None, "auto: the model follows the player, no lean"
     else:
-        assert mood_key == find_key(r.engine._pc_histogram, mood) and mood_key.mode == mood
+        assert mood_key == r.engine._call.key(mood) and mood_key.mode == mood

@@ -1,18 +1,24 @@
-"""The player's last call, as the engine heard it: what an answer takes from it (register, voices, swing).
+"""What the engine heard of the player: their key, their dynamics, and the call an answer takes its shape from.
 
-The engine thread records each player note as it closes (a bounded memory of the newest notes); when it asks for an
-answer, :meth:`CallMemory.shape` reads the notes of the last ``max_phrase_bars`` bars with
-:func:`cocomposer.model.shape.read_call`. The answer sits in that register and plays that many voices unless the
-player set a pitch range of their own (anything but the default 36..96), and keeps the call's swing.
+The engine thread tells it every player note. The key is a decaying pitch-class histogram (key lock "auto", mood,
+cadence); the dynamics a smoothed velocity (velocity "follow"). Each note is kept as it closes (a bounded memory of
+the newest notes); when the engine asks for an answer, :meth:`CallMemory.shape` reads the notes of the last
+``max_phrase_bars`` bars with :func:`cocomposer.model.shape.read_call`. The answer sits in that register and plays
+that many voices unless the player set a pitch range of their own (anything but the default 36..96), and keeps the
+call's swing.
 """
 
 from __future__ import annotations
 
 from collections import deque
 
+import numpy as np
+
+from cocomposer.engine.settings import Settings
 from cocomposer.model.sampling import Controls
-from cocomposer.model.shape import CallShape, read_call, register_bias
+from cocomposer.model.shape import CallShape, read_call, register_of
 from cocomposer.music import codec
+from cocomposer.music.keys import Key, find_key
 
 MEMORY_NOTES = 512
 DEFAULT_RANGE = (Controls.low, Controls.high)
@@ -22,9 +28,26 @@ class CallMemory:
     def __init__(self) -> None:
         self._open: dict[int, float] = {}  # pitch -> onset beat
         self._notes: deque[codec.Note] = deque(maxlen=MEMORY_NOTES)
+        self.histogram = np.zeros(12)
+        self.velocity = 80.0
 
-    def note_on(self, pitch: int, beat: float) -> None:
+    def note_on(self, pitch: int, beat: float, velocity: int = 80) -> None:
         self._open[pitch] = beat
+        self.velocity = 0.8 * self.velocity + 0.2 * velocity
+        self.histogram *= 0.97
+        self.histogram[pitch % 12] += 1.0
+
+    def key(self, mode: str | None = None) -> Key | None:
+        """The key the player is in (of ``mode``, "major" or "minor", when given); None before three notes."""
+        return find_key(self.histogram, mode) if self.histogram.sum() >= 3 else None
+
+    def velocity_at(self, beat: float, settings: Settings) -> int:
+        """The velocity of an answer note at ``beat``: fixed, or the player's, a little accented on the bar line."""
+        if settings.velocity != "follow":
+            return int(settings.velocity)
+        bar, on_beat = abs(beat % settings.beats_per_bar) < 1e-6, abs(beat % 1) < 1e-6
+        accent = 1.1 if bar else 1.0 if on_beat else 0.9
+        return int(max(1, min(127, round(self.velocity * accent))))
 
     def note_off(self, pitch: int, beat: float) -> None:
         start = self._open.pop(pitch, None)
@@ -35,10 +58,10 @@ class CallMemory:
         self._open.clear()
         self._notes.clear()
 
-    def shape(self, now: float, beats_back: float, meter: codec.Meter, low: int, high: int) -> CallShape | None:
-        """The call: notes that ended in the last ``beats_back`` beats (None when there are none)."""
-        notes = [n for n in self._notes if n.end >= now - beats_back]
-        return read_call(notes, meter, low, high) if notes else None
+    def shape(self, now: float, settings: Settings) -> CallShape | None:
+        """The call: notes that ended in the last ``max_phrase_bars`` bars (None when there are none)."""
+        notes = [n for n in self._notes if n.end >= now - settings.max_phrase_bars * settings.beats_per_bar]
+        return read_call(notes, settings.model_meter, settings.low, settings.high) if notes else None
 
 
 def follow(controls: Controls, call: CallShape | None) -> Controls:
@@ -49,5 +72,5 @@ def follow(controls: Controls, call: CallShape | None) -> Controls:
         low=call.low,
         high=call.high,
         max_polyphony=min(controls.max_polyphony, call.voices),
-        bias=register_bias(call, controls.bias),
+        register=register_of(call),
     )

@@ -18,8 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import numpy as np
-
 from cocomposer.engine.call import CallMemory, follow
 from cocomposer.engine.modes import Action, CancelAnswer, RequestAnswer, make_mode
 from cocomposer.engine.scheduler import ScheduledNote, Scheduler
@@ -29,7 +27,7 @@ from cocomposer.engine.worker import Answer, ForgetPlayer, Generator, Listen, Se
 from cocomposer.errors import ConfigError
 from cocomposer.midi import ports
 from cocomposer.model.runtime import OnnxModel
-from cocomposer.music.keys import Key, find_key
+from cocomposer.music.keys import Key
 from cocomposer.timing.clock import InternalClock
 from cocomposer.timing.midi_clock import MidiClockFollower
 
@@ -78,9 +76,7 @@ class Engine:
         self.generator.submit(SetMeter(self.settings.model_meter))
         self.mode = make_mode(self.settings, self._boundary, self._earliest)
         self._held: set[tuple[int, int]] = set()  # (channel 1..16, pitch) of the keys the player holds
-        self._pc_histogram = np.zeros(12)
-        self._velocity = 80.0
-        self._call = CallMemory()  # the player's recent notes: the register, voices and swing answers follow
+        self._call = CallMemory()  # what the player played: key, dynamics, and the call answers follow
         self._thread = threading.Thread(target=self._run, name="cocomposer-engine", daemon=True)
         self._running = threading.Event()
         self._stopped = False
@@ -276,10 +272,7 @@ class Engine:
         if self._thru():
             self.scheduler.send_now(msg)
         self.stats.notes_in += 1
-        self._velocity = 0.8 * self._velocity + 0.2 * velocity
-        self._pc_histogram *= 0.97
-        self._pc_histogram[pitch % 12] += 1.0
-        self._call.note_on(pitch, beat)
+        self._call.note_on(pitch, beat, velocity)
         actions = self.mode.on_note_on(pitch, beat)
         # Cancel first, so the generator knows the interrupted answer stops when it hears this note; then the
         # note; then new answers, which continue from it.
@@ -358,19 +351,14 @@ class Engine:
         return self.clock.next_boundary(self._earliest(beat), self.settings.quantize)
 
     def auto_key(self) -> Key | None:
-        return find_key(self._pc_histogram) if self._pc_histogram.sum() >= 3 else None
+        return self._call.key()
 
     def mood_key(self) -> Key | None:
         """The key of the chosen mood that best fits what the player played (None for mood "auto")."""
-        if self.settings.mood == "auto" or self._pc_histogram.sum() < 3:
-            return None
-        return find_key(self._pc_histogram, self.settings.mood)
+        return None if self.settings.mood == "auto" else self._call.key(self.settings.mood)
 
     def _velocity_at(self, beat: float) -> int:
-        if self.settings.velocity != "follow":
-            return int(self.settings.velocity)
-        accent = 1.1 if abs(beat % self.settings.beats_per_bar) < 1e-6 else 1.0 if abs(beat % 1) < 1e-6 else 0.9
-        return int(max(1, min(127, round(self._velocity * accent))))
+        return self._call.velocity_at(beat, self.settings)
 
     def _perform(self, actions: list[Action]) -> None:
         for action in actions:
@@ -393,11 +381,8 @@ class Engine:
             while len(ids) > 64:  # appended plans long since played
                 ids.discard(min(ids))
         self.stats.answers += 1
-        s = self.settings
-        call = None  # an accompaniment plays its own part; an answer answers in kind
-        if action.tag == "answer":
-            beats_back = s.max_phrase_bars * s.beats_per_bar
-            call = self._call.shape(action.start_beat, beats_back, s.model_meter, s.low, s.high)
+        s = self.settings  # an accompaniment plays its own part; an answer answers in kind (the call's shape)
+        call = self._call.shape(action.start_beat, s) if action.tag == "answer" else None
         bias = self.preferences.bias() if self.preferences is not None else None
         self.generator.submit(
             Answer(

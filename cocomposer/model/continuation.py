@@ -15,7 +15,7 @@ from cocomposer.errors import ConfigError
 from cocomposer.model.player import MimicContext, PlayerModel
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.model.sampling import Controls
-from cocomposer.model.shape import Cadence, read_call, register_bias, swing
+from cocomposer.model.shape import Cadence, read_call, register_of, swing
 from cocomposer.music import codec
 from cocomposer.music.keys import find_key, parse_key, pitch_class_histogram
 
@@ -190,7 +190,7 @@ def continue_notes(
             low=call.low,
             high=call.high,
             max_polyphony=min(controls.max_polyphony, call.voices),
-            bias=register_bias(call, controls.bias),
+            register=register_of(call),
         )
     bars = call.bars if bars is None else bars
     encoder = prime(model, shifted)

@@ -38,9 +38,8 @@ class Controls:
     bias: np.ndarray | None = field(default=None, compare=False)  # additive logit bias (session preferences)
     mood_key: Key | None = None  # mood control: lean toward this key (the best fit of the chosen mode to the music)
     mood_strength: float = 5.0  # logits taken from notes outside its scale (see MOOD_STEPS)
-    mimic: float = (
-        DEFAULT_MIMIC  # weight of the player model's log-probabilities (cocomposer.model.player); 0: network alone
-    )
+    register: tuple[float, float] | None = None  # (centre pitch, half width): note-ons lean toward the centre
+    mimic: float = DEFAULT_MIMIC  # weight of the player model (cocomposer.model.player); 0: the network alone
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.temperature <= 3.0:
@@ -84,6 +83,16 @@ MOOD_STEPS = {
 }
 
 
+REGISTER_LEAN = 2.0  # logits taken from a note-on at the edge of a call's register, growing with the square
+
+
+def register_lean(centre: float, half: float) -> np.ndarray:
+    """Bias over pitches 0..127 that keeps note-ons near ``centre``: 0 there, minus :data:`REGISTER_LEAN` at
+    ``half`` semitones away, at most four times that."""
+    distance = (_PITCHES - centre) / max(1.0, half)
+    return -REGISTER_LEAN * np.minimum(distance**2, 4.0)
+
+
 def mood_bias(key: Key, strength: float) -> np.ndarray:
     """Bias over pitches 0..127 that leans toward ``key``'s mode: see :data:`MOOD_STEPS`."""
     per_class = np.zeros(12)
@@ -114,6 +123,8 @@ def _static_scores(controls: Controls) -> np.ndarray:
         on += np.log(controls.density)
     if controls.mood_key is not None and controls.mood_strength:
         on += mood_bias(controls.mood_key, controls.mood_strength)
+    if controls.register is not None:
+        on += register_lean(*controls.register)
     out.flags.writeable = False
     _static_cache = (controls, out)
     return out

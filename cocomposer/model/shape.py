@@ -20,13 +20,13 @@ from cocomposer.music.keys import Key, find_key, pitch_class_histogram
 MAX_AUTO_BARS = 8
 REGISTER_MARGIN = 5  # semitones around the call's lowest and highest note that its answer may use
 MIN_REGISTER_SPAN = 12  # a call narrower than this still leaves its answer an octave
-SWUNG_SHARE = 0.5  # a call with at least this share of its off-beat eighths late is swung
+SWUNG_SHARE = 0.6  # a call with at least this share of its off-beat eighths late is swung
+SWUNG_MIN_OFFBEATS = 4  # and at least this many off-beat eighths
 # Strong positions in the bar, in ticks from the bar line, where a closing note may land.
 STRONG = {"4/4": (0, 24), "2/4": (0,), "3/4": (0,), "6/8": (0, 18), "3/2": (0,)}
 # Cadence lean on note-ons in the answer's last bar, per unit of strength: tonic-chord tones lifted, the rest lowered.
 CADENCE_LIFT = 1.5
 CADENCE_DROP = 1.0
-REGISTER_LEAN = 2.0  # logits taken from a note-on at the edge of the call's register, growing with the square
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,10 @@ def swing_share(notes: Sequence[codec.Note]) -> float:
     it has none."""
     share = dialogue.swing_share(notes)
     return 0.0 if math.isnan(share) else share
+
+
+def offbeat_count(notes: Sequence[codec.Note]) -> int:
+    return sum(dialogue.OFFBEAT[0] <= n.start % 1.0 < dialogue.OFFBEAT[1] for n in notes)
 
 
 def syncopation_share(notes: Sequence[codec.Note]) -> float:
@@ -96,20 +100,15 @@ def read_call(notes: Sequence[codec.Note], meter: codec.Meter, low: int = 0, hig
         high=hi,
         voices=voices(notes),
         key=key,
-        swing=0.0 if compound else swing_share(notes),
+        swing=0.0 if compound or offbeat_count(notes) < SWUNG_MIN_OFFBEATS else swing_share(notes),
         syncopation=syncopation_share(notes),
         centre=float(np.median([n.pitch for n in notes])),
     )
 
 
-def register_bias(call: CallShape, base: np.ndarray | None = None) -> np.ndarray:
-    """A static logit bias (``Controls.bias``) that keeps note-ons near the call's median pitch: 0 there, minus
-    :data:`REGISTER_LEAN` at the edge of its register; added to ``base`` (the session's preferences)."""
-    out = np.zeros(codec.VOCAB_SIZE) if base is None else np.array(base, dtype=float)
-    half = max(1.0, (call.high - call.low) / 2)
-    distance = (np.arange(codec.N_PITCHES) - call.centre) / half
-    out[codec.ON_BASE : codec.OFF_BASE] -= REGISTER_LEAN * np.minimum(distance**2, 4.0)
-    return out
+def register_of(call: CallShape) -> tuple[float, float]:
+    """``Controls.register`` for a call: its median pitch, and half its register's width."""
+    return call.centre, max(1.0, (call.high - call.low) / 2)
 
 
 def swing(notes: Sequence[codec.Note], share: float) -> list[codec.Note]:
