@@ -37,7 +37,10 @@ def test_golden_vectors_match(model: OnnxModel) -> None:
     model.set_strength(1.0, 1.0)  # the golden vectors were computed as in training
     model.set_style(int(golden["style"][0]))
     model.set_mood(int(golden["mood"][0]))
+    model.set_meter(codec.Meter.parse(codec.METERS[int(golden["meter"][0])]))  # bar positions from tick 0
     got = np.stack([model.step(int(t)).copy() for t in golden["tokens"]])
+    steps = np.cumsum([codec.shift_ticks(int(t)) for t in golden["tokens"]])
+    assert [codec.bar_position(int(t), model.meter) for t in steps] == golden["bar_positions"].tolist()
     tolerance = json.loads(MODEL.with_suffix(".json").read_text()).get("golden_tolerance", 1e-4)
     assert tolerance <= 1e-3
     assert np.abs(got - golden["expected_logits"]).max() <= tolerance
