@@ -14,6 +14,7 @@ from cocomposer.model.runtime import OnnxModel
 from cocomposer.model.sampling import Controls
 from cocomposer.model.shape import read_call, swing
 from cocomposer.music import codec, dialogue
+from cocomposer.music.metrics import key_of
 
 # A riff in E: E G A G, eighth notes, played twice a bar (times in beats).
 RIFF_E = [(0.0, 64), (0.5, 67), (1.0, 69), (1.5, 67), (2.0, 64), (2.5, 67), (3.0, 69), (3.5, 67)]
@@ -112,7 +113,7 @@ def test_the_cadence_control_changes_the_last_bar(model: OnnxModel) -> None:
             answer, _ = continue_notes(
                 model, prompt, 2, Controls(), "folk", "auto", seed, conversation=Conversation(cadence=cadence)
             )
-            key = read_call(prompt, codec.COMMON_TIME).key
+            key = key_of(prompt)
             closes.append(dialogue.ends_on_tonic_chord(answer.notes, key))
         ends[cadence] = sum(bool(c) for c in closes)
     assert ends[3.0] == 6, f"a strong cadence ends every answer on the tonic chord ({ends})"

@@ -20,7 +20,7 @@ from cocomposer.model.shape import CallShape, read_call, register_of
 from cocomposer.music import codec
 from cocomposer.music.keys import Key, find_key
 
-MEMORY_NOTES = 512
+MEMORY_NOTES = 256
 DEFAULT_RANGE = (Controls.low, Controls.high)
 
 

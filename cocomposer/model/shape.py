@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from cocomposer.music import codec, dialogue
-from cocomposer.music.keys import Key, find_key, pitch_class_histogram
+from cocomposer.music.keys import Key
 
 MAX_AUTO_BARS = 8
 REGISTER_MARGIN = 5  # semitones around the call's lowest and highest note that its answer may use
+LEGATO_OVERLAP = 0.125  # beats a note may ring into the next one and still be the same voice
 MIN_REGISTER_SPAN = 12  # a call narrower than this still leaves its answer an octave
 SWUNG_SHARE = 0.6  # a call with at least this share of its off-beat eighths late is swung
 SWUNG_MIN_OFFBEATS = 4  # and at least this many off-beat eighths
@@ -37,7 +38,6 @@ class CallShape:
     low: int  # the register the answer may use
     high: int
     voices: int  # notes that sound together at a typical onset of the call
-    key: Key | None
     swing: float  # share of the call's off-beat eighths played late (0: straight)
     syncopation: float  # share of the call's onsets on the sixteenth e and a
     centre: float  # the call's median pitch
@@ -69,13 +69,16 @@ def syncopation_share(notes: Sequence[codec.Note]) -> float:
 
 
 def voices(notes: Sequence[codec.Note]) -> int:
-    """Notes sounding together at a typical onset: the 80th percentile over onsets (a held note into the next one,
-    as legato playing does, does not make a melody two voices)."""
-    onsets = sorted({n.start for n in notes})
-    if not onsets:
+    """Notes sounding together at a typical onset: the 80th percentile over onsets of the notes that sound from it
+    to :data:`LEGATO_OVERLAP` after it (a note held a little into the next one, as legato playing does, does not
+    make a melody two voices)."""
+    if not notes:
         return 1
-    counts = [sum(1 for n in notes if n.start <= t < n.end - 1e-9) for t in onsets]
-    return max(1, int(math.floor(np.percentile(counts, 80) + 1e-9)))
+    starts = np.sort([n.start for n in notes])
+    ends = np.sort([n.end for n in notes])
+    onsets = np.unique(starts)
+    counts = np.searchsorted(starts, onsets + 1e-9, "right") - np.searchsorted(ends, onsets + LEGATO_OVERLAP, "right")
+    return max(1, int(math.floor(np.percentile(np.maximum(counts, 1), 80) + 1e-9)))
 
 
 def read_call(notes: Sequence[codec.Note], meter: codec.Meter, low: int = 0, high: int = 127) -> CallShape:
@@ -93,13 +96,11 @@ def read_call(notes: Sequence[codec.Note], meter: codec.Meter, low: int = 0, hig
     lo, hi = max(low, lo), min(high, hi)
     if lo > hi:  # the call lies outside the range the player set: the range wins
         lo, hi = low, high
-    key = find_key(pitch_class_histogram((n.pitch for n in notes), (n.end - n.start for n in notes)))
     return CallShape(
         bars=max(1, min(MAX_AUTO_BARS, last - first)),
         low=lo,
         high=hi,
         voices=voices(notes),
-        key=key,
         swing=0.0 if compound or offbeat_count(notes) < SWUNG_MIN_OFFBEATS else swing_share(notes),
         syncopation=syncopation_share(notes),
         centre=float(np.median([n.pitch for n in notes])),
