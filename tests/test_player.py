@@ -162,3 +162,18 @@ def test_the_generator_learns_the_player_during_a_session_and_forgets_on_command
         assert generator.player.tokens_learned == 0
     finally:
         generator.stop()
+
+
+def test_the_silence_between_phrases_is_not_learned_as_rhythm() -> None:
+    player = PlayerModel()
+    for start in (0.0, 8.0):  # two phrases with 4 beats of silence (an answer) between them
+        for i, pitch in enumerate((60, 62, 64, 65)):
+            player.note_on(pitch, start + i)
+            player.note_off(pitch, start + i + 0.9)
+    shifts = [rel[1] for counter in player.counts.values() for rel in counter if rel[0] == "s"]
+    assert shifts and max(shifts) < codec.TICKS_PER_BEAT, "only the rhythm inside the phrases: held notes and gaps"
+    held = PlayerModel()
+    held.note_on(48, 0.0)
+    held.note_off(48, 4.0)  # a note held a whole bar is no silence
+    held.note_on(50, 4.0)
+    assert any(("s", codec.MAX_SHIFT) in c for c in held.counts.values()), "the held note's length is learned"

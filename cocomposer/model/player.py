@@ -37,7 +37,10 @@ DEFAULT_ORDER = 6
 DEFAULT_MEMORY = 4096  # learned tokens kept (about 1,000 notes): a long session never grows it further
 FLOOR = 1e-3  # the probability given to a token this player never played where the model has evidence
 _LOG_FLOOR = float(np.log(FLOOR))
-PHRASE_GAP_TICKS = 2 * codec.MAX_SHIFT  # a silence this long ends a phrase: the context starts afresh after it
+# A silence of a beat or more (with no note sounding) ends a phrase, as call-and-response hears it by default: it is
+# not learned as the player's rhythm (in a session it is mostly the time cocomposer answered in), and the context
+# starts afresh after it.
+PHRASE_GAP_TICKS = codec.TICKS_PER_BEAT
 
 
 def relative(token: int, last_on: int | None) -> RelToken | None:
@@ -75,13 +78,18 @@ class _Cursor:
         self.tick = tick
         self.last_on: int | None = None
         self.history: deque[RelToken] = deque(maxlen=order)
-        self.silence = 0
+        self.silence = 0  # ticks since the last note ended with nothing sounding
+        self.sounding: set[int] = set()
 
     def copy(self) -> _Cursor:
         other = _Cursor(self.history.maxlen or 0, self.tick, self.cycle)
-        other.last_on, other.silence = self.last_on, self.silence
+        other.last_on, other.silence, other.sounding = self.last_on, self.silence, set(self.sounding)
         other.history.extend(self.history)
         return other
+
+    def gap_after(self, tokens: list[int]) -> bool:
+        """Whether these shift tokens, from here, make a silence that ends a phrase."""
+        return not self.sounding and self.silence + sum(map(codec.shift_ticks, tokens)) >= PHRASE_GAP_TICKS
 
     def keys(self) -> list[tuple]:
         """The contexts of the next token, shortest first: (position,), (position, t[-1]), (position, t[-2], t[-1]),
@@ -94,7 +102,8 @@ class _Cursor:
         rel = relative(token, self.last_on)
         if codec.is_shift(token):
             self.tick += codec.shift_ticks(token)
-            self.silence += codec.shift_ticks(token)
+            if not self.sounding:
+                self.silence += codec.shift_ticks(token)
             if self.silence >= PHRASE_GAP_TICKS:
                 self.history.clear()  # a new phrase: what came before says little about its first note
                 return None
@@ -102,6 +111,9 @@ class _Cursor:
             self.silence = 0
             if codec.is_on(token):
                 self.last_on = codec.token_pitch(token)
+                self.sounding.add(codec.token_pitch(token))
+            else:
+                self.sounding.discard(codec.token_pitch(token))
         if rel is not None:
             self.history.append(rel)
         return rel
@@ -133,6 +145,7 @@ class PlayerModel:
         self.counts: dict[tuple, Counter[RelToken]] = {}
         self.totals: dict[tuple, int] = {}  # the sum of each context's counts
         self._learned: deque[tuple[list[tuple], RelToken]] = deque()
+        self._pending: list[int] = []  # shifts waiting for the next note (see learn)
         self.generation = 0  # goes up with every change of the counts (caches key on it)
 
     @property
@@ -154,19 +167,32 @@ class PlayerModel:
         self.learn(tokens)
 
     def learn(self, tokens: Iterable[int]) -> None:
-        """Learn the player's tokens (their own stream: only their notes and the time between them)."""
+        """Learn the player's tokens (their own stream: only their notes and the time between them). Time shifts
+        wait for the next note: a silence that turns out to end a phrase is passed over, not learned."""
         for token in tokens:
-            keys = self.cursor.keys()
-            rel = self.cursor.push(token)
-            if rel is None:
+            if codec.is_shift(token):
+                self._pending.append(token)
                 continue
-            for key in keys:
-                self.counts.setdefault(key, Counter())[rel] += 1
-                self.totals[key] = self.totals.get(key, 0) + 1
-            self._learned.append((keys, rel))
-            if len(self._learned) > self.memory:
-                self._forget(*self._learned.popleft())
-            self.generation += 1
+            pending, self._pending = self._pending, []
+            if pending and self.cursor.gap_after(pending):
+                for shift in pending:
+                    self.cursor.push(shift)  # time passes; the context starts afresh
+                pending = []
+            for item in [*pending, token]:
+                self._learn_one(item)
+
+    def _learn_one(self, token: int) -> None:
+        keys = self.cursor.keys()
+        rel = self.cursor.push(token)
+        if rel is None:
+            return
+        for key in keys:
+            self.counts.setdefault(key, Counter())[rel] += 1
+            self.totals[key] = self.totals.get(key, 0) + 1
+        self._learned.append((keys, rel))
+        if len(self._learned) > self.memory:
+            self._forget(*self._learned.popleft())
+        self.generation += 1
 
     def _forget(self, keys: list[tuple], rel: RelToken) -> None:
         for key in keys:
