@@ -7,7 +7,10 @@ import threading
 import numpy as np
 import pytest
 
+from cocomposer.engine.core import Engine
+from cocomposer.engine.settings import Settings
 from cocomposer.engine.worker import Answer, ForgetPlayer, Generator, Listen
+from cocomposer.midi import ports
 from cocomposer.model.continuation import Conversation, continue_from, continue_notes, prime
 from cocomposer.model.player import FLOOR, PlayerModel, absolute, relative
 from cocomposer.model.runtime import OnnxModel
@@ -15,6 +18,7 @@ from cocomposer.model.sampling import Controls
 from cocomposer.model.shape import read_call, swing
 from cocomposer.music import codec, dialogue
 from cocomposer.music.metrics import key_of
+from cocomposer.timing.clock import FakeClock
 
 # A riff in E: E G A G, eighth notes, played twice a bar (times in beats).
 RIFF_E = [(0.0, 64), (0.5, 67), (1.0, 69), (1.5, 67), (2.0, 64), (2.5, 67), (3.0, 69), (3.5, 67)]
@@ -177,3 +181,57 @@ def test_the_silence_between_phrases_is_not_learned_as_rhythm() -> None:
     held.note_off(48, 4.0)  # a note held a whole bar is no silence
     held.note_on(50, 4.0)
     assert any(("s", codec.MAX_SHIFT) in c for c in held.counts.values()), "the held note's length is learned"
+
+
+def test_the_engine_learns_the_player_during_a_session_on_a_fake_clock(model: OnnxModel) -> None:
+    """The whole engine (its thread, the generator's, the scheduler's) on a FakeClock: the riff is played at beats the
+    test sets, the engine answers it after the silence, and the answer borrows the riff's shapes."""
+    fake = FakeClock(100.0)
+    engine_in, player = ports.loopback_pair("player", now_ns=lambda: int(fake.now() * 1e9))
+    out = ports.RecordingOut("answers", now=fake.now)
+    settings = Settings(bpm=120.0, bars=2.0, silence=1.0, mimic=1.0, low=40, high=90, cadence=0.0)
+    engine = Engine(model, engine_in, out, settings, now=fake.now, seed=3)
+    engine.start()
+
+    def settled() -> None:  # the engine thread, then the generator, have handled everything sent so far
+        done = threading.Event()
+        engine.command("call", lambda e: e.generator.submit(lambda worker: done.set()))
+        assert done.wait(10)
+
+    def at(beat: float) -> None:
+        fake.set(100.0 + beat * 0.5)
+
+    try:
+        for note in riff(RIFF_E, bars=2):
+            at(note.start)
+            player.send((0x90, note.pitch, 90))
+            settled()
+            at(note.end)
+            player.send((0x80, note.pitch, 0))
+            settled()
+        assert engine.generator.player.tokens_learned >= 2 * 8 * 3, "learned as it was played"
+        for step in range(1, 60):  # the silence ends the phrase; the answer plays two bars
+            beat = 8.0 + step * 0.25
+            at(beat)
+            settled()
+            sent_by_now = threading.Event()  # the scheduler, too, has sent every note due by now
+
+            def check(beat: float = beat, sent_by_now: threading.Event = sent_by_now) -> None:
+                if all(n.start_beat > beat + 1e-9 for n in engine.scheduler.pending()):
+                    sent_by_now.set()
+
+            for _ in range(1000):
+                check()
+                if sent_by_now.wait(0.002):
+                    break
+        assert engine.stats.answers == 1
+        sent = [(t, m[1]) for t, m in out.events if ports.is_note_on(m)]
+        answer = [codec.Note((t - 100.0) / 0.5, (t - 100.0) / 0.5 + 0.25, p) for t, p in sent]
+        # The phrase end (beat 8.95) is seen at the clock's next step (9.0); the answer starts on the next beat after
+        # it and lasts two bars.
+        assert answer and all(10.0 - 1e-6 <= n.start < 18.0 for n in answer), str([n.start for n in answer])
+        shapes = dialogue.shared(dialogue.interval_grams(answer, 3), dialogue.interval_grams(riff(RIFF_E), 3))
+        assert shapes >= 0.5, f"the answer borrows the riff's shapes ({shapes:.2f})"
+    finally:
+        engine.stop()
+        player.close()
