@@ -143,7 +143,9 @@ def test_a_call_is_read_for_its_register_voices_and_swing() -> None:
 
 def test_the_generator_learns_the_player_during_a_session_and_forgets_on_command(model: OnnxModel) -> None:
     scheduled: list = []
-    generator = Generator(model, lambda notes, request_id: scheduled.extend(notes) or True, lambda kind, data: None)
+    generator = Generator(
+        model, lambda notes, request_id: scheduled.extend(notes) or True, lambda kind, data: None, seed=1
+    )  # seeded: 0.69-1.0 of the answer's shapes come from the riff over seeds 0-7 (0 of them at mimic 0)
     generator.start()
     try:
         for note in riff(RIFF_E, bars=4):
