@@ -63,9 +63,9 @@ def offbeat_count(notes: Sequence[codec.Note]) -> int:
 
 
 def syncopation_share(notes: Sequence[codec.Note]) -> float:
-    """Share of onsets on the second or fourth sixteenth of a beat (its e and a)."""
-    phases = [_phase(n.start) for n in notes]
-    return sum(p in (3, 9) for p in phases) / len(phases) if phases else 0.0
+    """Share of onsets on the second or fourth sixteenth of a beat (see :mod:`cocomposer.music.dialogue`)."""
+    share = dialogue.syncopation_share(notes)
+    return 0.0 if math.isnan(share) else share
 
 
 def voices(notes: Sequence[codec.Note]) -> int:
@@ -153,7 +153,7 @@ class Cadence:
         self.end_tick = end_tick
         self.bar_origin = bar_origin
         self.closed = False
-        triad = {key.tonic % 12, (key.tonic + (3 if key.mode == "minor" else 4)) % 12, (key.tonic + 7) % 12}
+        triad = dialogue.tonic_triad(key)
         per_class = np.array([CADENCE_LIFT if pc in triad else -CADENCE_DROP for pc in range(12)]) * strength
         self._lean = np.zeros(codec.VOCAB_SIZE)
         self._lean[codec.ON_BASE : codec.OFF_BASE] = per_class[np.arange(codec.N_PITCHES) % 12]
