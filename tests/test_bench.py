@@ -253,6 +253,19 @@ def test_a_note_lost_on_the_way_does_not_shift_the_pairing() -> None:
     assert r["arrival_error_ahead_ms"]["max"] == pytest.approx(1.0), "the third note pairs with its own arrival"
 
 
+def test_a_note_held_up_by_a_stall_is_late_not_lost_and_unexpected() -> None:
+    clock = _LinearClock()
+    ms = 1_000_000
+    phrases = [{"warmup": False, "cc_ns": 10_000 * ms, "requested": (10_001 * ms, 20.05)}]
+    notes = [ScheduledNote(20.05 + 0.25 * i, 20.2 + 0.25 * i, 60 + i, 80, 0) for i in range(2)]
+    handed = [(10_002 * ms, n) for n in notes]
+    sent = [(10.025 + 0.125 * i, 60 + i) for i in range(2)]
+    arrivals = [[10_026 * ms, [0x90, 60, 80]], [10_450 * ms, [0x90, 61, 80]]]  # 300 ms late: a JACK stall
+    r = analyse(phrases, arrivals, sent, handed, clock, 0.0, 0, 1.0)
+    assert (r["notes_matched"], r["notes_lost"], r["notes_unexpected"]) == (2, 0, 0)
+    assert r["arrival_error_all_ms"]["max"] == pytest.approx(300.0), "the stall shows as a timing error"
+
+
 def test_analyse_counts_a_note_handed_over_after_its_time_apart() -> None:
     clock = _LinearClock()
     ms = 1_000_000

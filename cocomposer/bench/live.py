@@ -200,9 +200,12 @@ def _match_scheduled(sent: list[tuple[float, int]], handed: list[tuple[int, Sche
     return out
 
 
-def _pair_arrivals(sent: list[tuple[float, int]], arrived: list[tuple[int, int]], window_s: float = 0.1) -> list:
+def _pair_arrivals(sent: list[tuple[float, int]], arrived: list[tuple[int, int]], window_s: float = 1.0) -> list:
     """For each sent note-on (send time in s, pitch), the arrival (ns) of the same pitch that followed it first
-    within ``window_s``, or None: a note lost on the way does not shift the pairing of the ones after it."""
+    within ``window_s``, or None: a note lost on the way does not shift the pairing of the ones after it.
+
+    The window is wide on purpose: a JACK stall under the flood once delivered a note 100+ ms late, and a late note
+    is a timing error to report in the arrival figures, not a lost note plus a stray one."""
     used: set[int] = set()
     out: list[int | None] = []
     for t_sent, pitch in sent:
