@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -15,7 +16,7 @@ from cocomposer.model.continuation import Conversation, continue_from, continue_
 from cocomposer.model.player import FLOOR, PlayerModel, absolute, relative
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.model.sampling import Controls
-from cocomposer.model.shape import read_call, swing
+from cocomposer.model.shape import Groove, read_call, swing
 from cocomposer.music import codec, dialogue
 from cocomposer.music.metrics import key_of
 from cocomposer.timing.clock import FakeClock
@@ -141,6 +142,45 @@ def test_a_call_is_read_for_its_register_voices_and_swing() -> None:
     assert short.end - short.start == pytest.approx(0.25), "a swung sixteenth keeps its length, no blip"
 
 
+def test_the_groove_leans_time_onto_a_syncopated_calls_sixteenths_only() -> None:
+    logits = np.random.default_rng(0).normal(size=codec.VOCAB_SIZE)
+    groove = Groove(0.5)
+    lean = groove.lean(0, logits)
+    assert lean is not None
+    lifted = {t for t in range(1, codec.MAX_SHIFT + 1) if lean[codec.shift_token(t)] > lean[codec.shift_token(1)]}
+    assert {1, 2, 3, 9, 15} & lifted == {3, 9, 15}, "from the beat, shifts of 3, 9, 15 ticks land on e or a"
+    assert lean[codec.on_token(60)] == lean[codec.off_token(60)] == 0, "what lands there is the network's choice"
+    shifts = slice(codec.SHIFT_BASE, codec.SHIFT_BASE + codec.MAX_SHIFT)
+    mass = np.exp(logits[shifts]).sum()
+    assert np.exp(logits[shifts] + lean[shifts]).sum() == pytest.approx(mass), "time as a whole keeps its odds"
+    later = Groove(0.5, bar_origin=3).lean(3, logits)
+    assert later[codec.shift_token(3)] > later[codec.shift_token(1)], "counted from the model's bar line"
+    one = groove.lean(1, logits)
+    assert one[codec.shift_token(2)] > one[codec.shift_token(1)], "from tick 1, two ticks reach the e"
+    assert Groove(0.1).lean(0, logits) is None, "a straight call gets no lean"
+
+
+# A funk riff in E: most onsets on the sixteenth e and a (times in beats).
+FUNK_E = [(0.0, 52), (0.75, 52), (1.25, 55), (1.75, 57), (2.25, 52), (2.75, 59), (3.25, 57), (3.75, 55)]
+
+
+def test_a_syncopated_call_gets_a_syncopated_answer(model: OnnxModel) -> None:
+    prompt = [codec.Note(4 * b + t, 4 * b + t + 0.4, p) for b in range(2) for t, p in FUNK_E]
+    shares = {}
+    for groove in (False, True):
+        share = []
+        for seed in range(6):
+            conversation = Conversation(groove=groove)
+            answer, _ = continue_notes(
+                model, prompt, 2, Controls(mimic=0.0), "folk", "auto", seed, conversation=conversation
+            )
+            share.append(dialogue.syncopation_share(answer.notes))
+        shares[groove] = float(np.nanmean(share))
+    call = dialogue.syncopation_share(prompt)
+    assert abs(shares[True] - call) <= call / 2, f"the answer keeps the call's syncopation ({shares}, call {call})"
+    assert shares[True] > shares[False] + 0.3, f"the groove, not the network, keeps it (mimic 0; {shares})"
+
+
 def test_the_generator_learns_the_player_during_a_session_and_forgets_on_command(model: OnnxModel) -> None:
     scheduled: list = []
     generator = Generator(
@@ -185,13 +225,13 @@ def test_the_silence_between_phrases_is_not_learned_as_rhythm() -> None:
     assert any(("s", codec.MAX_SHIFT) in c for c in held.counts.values()), "the held note's length is learned"
 
 
-def test_the_engine_learns_the_player_during_a_session_on_a_fake_clock(model: OnnxModel) -> None:
-    """The whole engine (its thread, the generator's, the scheduler's) on a FakeClock: the riff is played at beats the
-    test sets, the engine answers it after the silence, and the answer borrows the riff's shapes."""
+def play_to_the_engine(model: OnnxModel, call: list[codec.Note], settings: Settings) -> tuple[Engine, list]:
+    """The whole engine (its thread, the generator's, the scheduler's) on a FakeClock at 120 BPM: ``call`` is played
+    at the beats it gives, then the clock runs on in sixteenths until 15 beats after the call's last note. Returns
+    the engine (stopped) and its answer as notes (beats; 0.25 long)."""
     fake = FakeClock(100.0)
     engine_in, player = ports.loopback_pair("player", now_ns=lambda: int(fake.now() * 1e9))
     out = ports.RecordingOut("answers", now=fake.now)
-    settings = Settings(bpm=120.0, bars=2.0, silence=1.0, mimic=1.0, low=40, high=90, cadence=0.0)
     engine = Engine(model, engine_in, out, settings, now=fake.now, seed=3)
     engine.start()
 
@@ -204,16 +244,16 @@ def test_the_engine_learns_the_player_during_a_session_on_a_fake_clock(model: On
         fake.set(100.0 + beat * 0.5)
 
     try:
-        for note in riff(RIFF_E, bars=2):
-            at(note.start)
-            player.send((0x90, note.pitch, 90))
+        events = sorted([(n.start, 1, n.pitch) for n in call] + [(n.end, 0, n.pitch) for n in call])
+        for beat, on, pitch in events:  # at a tie, the note-off first
+            at(beat)
+            player.send((0x90, pitch, 90) if on else (0x80, pitch, 0))
             settled()
-            at(note.end)
-            player.send((0x80, note.pitch, 0))
-            settled()
-        assert engine.generator.player.tokens_learned >= 2 * 8 * 3, "learned as it was played"
-        for step in range(1, 60):  # the silence ends the phrase; the answer plays two bars
-            beat = 8.0 + step * 0.25
+        learned = engine.generator.player.tokens_learned
+        assert learned >= len(call) * 3, f"learned as it was played ({learned} tokens)"
+        last = math.ceil(max(n.end for n in call))
+        for step in range(1, 60):  # the silence ends the phrase; the answer plays
+            beat = last + step * 0.25
             at(beat)
             settled()
             sent_by_now = threading.Event()  # the scheduler, too, has sent every note due by now
@@ -226,14 +266,30 @@ def test_the_engine_learns_the_player_during_a_session_on_a_fake_clock(model: On
                 check()
                 if sent_by_now.wait(0.002):
                     break
-        assert engine.stats.answers == 1
-        sent = [(t, m[1]) for t, m in out.events if ports.is_note_on(m)]
-        answer = [codec.Note((t - 100.0) / 0.5, (t - 100.0) / 0.5 + 0.25, p) for t, p in sent]
-        # The phrase end (beat 8.95) is seen at the clock's next step (9.0); the answer starts on the next beat after
-        # it and lasts two bars.
-        assert answer and all(10.0 - 1e-6 <= n.start < 18.0 for n in answer), str([n.start for n in answer])
-        shapes = dialogue.shared(dialogue.interval_grams(answer, 3), dialogue.interval_grams(riff(RIFF_E), 3))
-        assert shapes >= 0.5, f"the answer borrows the riff's shapes ({shapes:.2f})"
     finally:
         engine.stop()
         player.close()
+    sent = [(t, m[1]) for t, m in out.events if ports.is_note_on(m)]
+    return engine, [codec.Note((t - 100.0) / 0.5, (t - 100.0) / 0.5 + 0.25, p) for t, p in sent]
+
+
+def test_the_engine_learns_the_player_during_a_session_on_a_fake_clock(model: OnnxModel) -> None:
+    """The riff is played to the whole engine, the engine answers it after the silence, and the answer borrows the
+    riff's shapes."""
+    settings = Settings(bpm=120.0, bars=2.0, silence=1.0, mimic=1.0, low=40, high=90, cadence=0.0)
+    engine, answer = play_to_the_engine(model, riff(RIFF_E, bars=2), settings)
+    assert engine.stats.answers == 1
+    # The phrase end (beat 8.95) is seen at the clock's next step (9.0); the answer starts on the next beat after
+    # it and lasts two bars.
+    assert answer and all(10.0 - 1e-6 <= n.start < 18.0 for n in answer), str([n.start for n in answer])
+    shapes = dialogue.shared(dialogue.interval_grams(answer, 3), dialogue.interval_grams(riff(RIFF_E), 3))
+    assert shapes >= 0.5, f"the answer borrows the riff's shapes ({shapes:.2f})"
+
+
+def test_the_engine_answers_a_syncopated_call_in_its_groove(model: OnnxModel) -> None:
+    call = [codec.Note(4 * b + t, 4 * b + t + 0.4, p) for b in range(2) for t, p in FUNK_E]
+    settings = Settings(bpm=120.0, bars=2.0, silence=1.0, mimic=0.0, low=40, high=90, cadence=0.0)
+    engine, answer = play_to_the_engine(model, call, settings)
+    assert engine.stats.answers == 1 and len(answer) >= 4, answer
+    share = dialogue.syncopation_share(answer)
+    assert share >= 0.5, f"mimic 0: the groove alone puts the answer on the e and a ({share:.2f} of its onsets)"

@@ -399,6 +399,7 @@ class Engine:
                 cadence=self.settings.cadence if action.tag == "answer" else 0.0,
                 key=key,
                 swing=call.swing if call is not None else 0.0,
+                syncopation=call.syncopation if call is not None else 0.0,
             )
         )
         self._emit("answer_requested", {"tag": action.tag, "start_beat": action.start_beat, "beats": action.beats})

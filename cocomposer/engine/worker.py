@@ -29,7 +29,7 @@ from cocomposer.model.continuation import continue_from
 from cocomposer.model.player import PlayerModel
 from cocomposer.model.runtime import ModelState, OnnxModel
 from cocomposer.model.sampling import Controls
-from cocomposer.model.shape import Cadence, swing
+from cocomposer.model.shape import Cadence, Groove, swing
 from cocomposer.music import codec
 from cocomposer.music.keys import Key
 
@@ -73,6 +73,7 @@ class Answer:
     cadence: float = 0.0  # strength of the close in the answer's last bar (needs ``key``)
     key: Key | None = None  # the key the player is in, as the engine estimates it
     swing: float = 0.0  # the call's share of late off-beat eighths: a swung call gets a swung answer
+    syncopation: float = 0.0  # the call's share of onsets on the sixteenth e and a (see Groove)
 
 
 @dataclass
@@ -325,6 +326,7 @@ class Generator:
             on_note=on_note,
             mimic=self.player.context() if job.controls.mimic > 0 else None,
             cadence=cadence,
+            groove=Groove(job.syncopation, self.model.bar_origin),
         )
         self.step_seconds.extend([(time.perf_counter() - started) / max(1, self.model.steps - steps_before)])
         self.plans.append(

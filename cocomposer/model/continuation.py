@@ -15,7 +15,7 @@ from cocomposer.errors import ConfigError
 from cocomposer.model.player import MimicContext, PlayerModel
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.model.sampling import Controls
-from cocomposer.model.shape import Cadence, read_call, register_of, swing
+from cocomposer.model.shape import Cadence, Groove, read_call, register_of, swing
 from cocomposer.music import codec
 from cocomposer.music.keys import find_key, parse_key, pitch_class_histogram
 
@@ -54,6 +54,7 @@ def continue_from(
     on_note: Callable[[codec.Note], None] | None = None,
     mimic: MimicContext | None = None,
     cadence: Cadence | None = None,
+    groove: Groove | None = None,
 ) -> Continuation:
     """Sample from ``model`` (already primed) until ``beats`` beats have passed; every note it opens is closed.
 
@@ -63,7 +64,8 @@ def continue_from(
     whole answer is sampled.
 
     ``mimic``: the player model's view of this answer (see :mod:`cocomposer.model.player`), weighted by
-    ``controls.mimic``; ``cadence``: leans the last bar toward a close (see :class:`cocomposer.model.shape.Cadence`).
+    ``controls.mimic``; ``cadence``: leans the last bar toward a close (see :class:`cocomposer.model.shape.Cadence`);
+    ``groove``: leans time toward a syncopated call's sixteenths (see :class:`cocomposer.model.shape.Groove`).
     """
     if start_beat is not None:
         lead = encoder.advance(start_beat)
@@ -99,6 +101,8 @@ def continue_from(
                 onsets, ages = False, {}
             elif (close_lean := cadence.lean(encoder.tick)) is not None:
                 lean = close_lean if lean is None else lean + close_lean
+        if groove is not None and (groove_lean := groove.lean(encoder.tick, model.logits)) is not None:
+            lean = groove_lean if lean is None else lean + groove_lean
         token = model.sample(controls, rng, encoder.sounding.keys(), ages, onsets, lean)
         if codec.is_shift(token):
             # Never step past the end of the answer, and close notes held too long.
@@ -217,6 +221,7 @@ def continue_notes(
         velocity=velocity,
         mimic=player.context(),
         cadence=close,
+        groove=Groove(call.syncopation) if conversation.groove else None,
     )
     notes = answer.notes
     if conversation.groove:

@@ -3,7 +3,8 @@
 A musician answers a call in kind: as many bars as the call (``bars auto``), in its register (a bass line gets a
 bass line), with its number of voices (a melody gets a melody, block chords get chords), with its swing, and closes
 on the key's tonic chord. :func:`read_call` measures a call; :class:`Cadence` leans the last bar of an answer toward
-a close; :func:`swing` moves an answer's straight off-beat eighths onto the call's swung ones.
+a close; :func:`swing` moves an answer's straight off-beat eighths onto the call's swung ones; :class:`Groove` leans
+the answer's time toward the sixteenth e and a when the call is syncopated.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ LEGATO_OVERLAP = 0.125  # beats a note may ring into the next one and still be t
 MIN_REGISTER_SPAN = 12  # a call narrower than this still leaves its answer an octave
 SWUNG_SHARE = 0.6  # a call with at least this share of its off-beat eighths late is swung
 SWUNG_MIN_OFFBEATS = 4  # and at least this many off-beat eighths
+SYNCOPATED_CALL = 0.2  # a call with at least this share of its onsets on the sixteenth e and a is syncopated
+# Logit lift per unit of the call's syncopation on time shifts that land on the sixteenth e or a: chosen on the
+# validation prompts (``cocomposer eval --musical --validation``) so an answer keeps about the call's share.
+SYNCOPATION_GAIN = 5.0
 # Strong positions in the bar, in ticks from the bar line, where a closing note may land.
 STRONG = {"4/4": (0, 24), "2/4": (0,), "3/4": (0,), "6/8": (0, 18), "3/2": (0,)}
 # Cadence lean on note-ons in the answer's last bar, per unit of strength: tonic-chord tones lifted, the rest lowered.
@@ -174,3 +179,34 @@ class Cadence:
         late = 2 * (tick - self.start_tick) >= self.end_tick - self.start_tick
         if self.strength > 0 and self.in_last_bar(tick) and late and pitch % 12 in self._triad and self.strong(tick):
             self.closed = True
+
+
+class Groove:
+    """Leans an answer's time toward the sixteenth e and a (ticks 3 and 9 of a beat, counted from a bar line at
+    ``bar_origin``) when the call is syncopated; else does nothing. Within the time shifts, those that land on e or
+    a gain ``gain`` times the call's syncopation in log-odds, and all shifts together keep the probability the
+    network gave them: the groove moves when notes happen, never how many (a plain lift on shifts starves a sparse
+    call's answer of notes). The network still chooses what lands there: a note-on, a note-off or a further shift."""
+
+    def __init__(self, syncopation: float, bar_origin: int = 0, gain: float = SYNCOPATION_GAIN) -> None:
+        self.strength = gain * syncopation if syncopation >= SYNCOPATED_CALL else 0.0
+        self.bar_origin = bar_origin
+        self._lifts: list[np.ndarray] = []
+        if self.strength > 0:
+            ticks = np.arange(1, codec.MAX_SHIFT + 1)
+            for phase in range(codec.TICKS_PER_BEAT):
+                lands = (phase + ticks) % codec.TICKS_PER_BEAT
+                self._lifts.append(np.isin(lands, (3, 9)) * self.strength)
+
+    def lean(self, tick: int, logits: np.ndarray) -> np.ndarray | None:
+        """The additive bias over the vocabulary at ``tick`` for the network's next-token ``logits``."""
+        if not self._lifts:
+            return None
+        lift = self._lifts[(tick - self.bar_origin) % codec.TICKS_PER_BEAT]
+        shifts = logits[codec.SHIFT_BASE : codec.SHIFT_BASE + codec.MAX_SHIFT]
+        top = shifts.max()
+        before = np.exp(shifts - top).sum()
+        after = np.exp(shifts - top + lift).sum()
+        lean = np.zeros(codec.VOCAB_SIZE)
+        lean[codec.SHIFT_BASE : codec.SHIFT_BASE + codec.MAX_SHIFT] = lift - math.log(after / before)
+        return lean
