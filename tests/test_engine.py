@@ -13,9 +13,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import pytest
 
+from cocomposer.engine import commands as cmd
+from cocomposer.engine import events as ev
 from cocomposer.engine.core import INBOUND_LIMIT, Engine
 from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.engine.settings import MODES, Settings
@@ -26,6 +29,7 @@ from cocomposer.model.sampling import Controls
 from cocomposer.music import codec
 from cocomposer.music.keys import parse_key
 
+E = TypeVar("E")
 BPM = 240.0
 BEAT = 60.0 / BPM
 TIMEOUT = 15.0
@@ -52,33 +56,37 @@ def unmatched(events: Sequence[tuple[float, ports.Message]]) -> list[tuple[int, 
 
 
 class Rig:
-    """An engine between a loopback player port and a recording output, with its hooks recorded."""
+    """An engine between a loopback player port and a recording output, with its events recorded."""
 
     def __init__(self, **settings: object) -> None:
         self.settings = Settings(**{"bpm": BPM, "bars": 2.0, "density": 2.0, **settings})
         engine_in, self.player = ports.loopback_pair("player")
         self.out = ports.RecordingOut("answers", now=time.perf_counter)
         self.engine = Engine(OnnxModel.load(), engine_in, self.out, self.settings, seed=7)
-        self.hooks: list[tuple[str, dict]] = []
+        self.events: list[ev.Event] = []
         self.cond = threading.Condition()
-        self.engine.add_hook(self._hook)
+        self.engine.subscribe(self._on_event)
         self.engine.start()
 
-    def _hook(self, kind: str, data: dict) -> None:
+    def _on_event(self, event: ev.Event) -> None:
         with self.cond:
-            self.hooks.append((kind, data))
+            self.events.append(event)
             self.cond.notify_all()
 
     # -- waiting ---------------------------------------------------------------------------------------------------
-    def hooked(self, kind: str) -> list[dict]:
+    def hooked(self, kind: type[E]) -> list[E]:
+        """The events of type ``kind`` so far."""
         with self.cond:
-            return [data for k, data in self.hooks if k == kind]
+            return [e for e in self.events if isinstance(e, kind)]
 
-    def wait_hook(self, kind: str, count: int = 1, where: Callable[[dict], bool] = lambda d: True) -> list[dict]:
+    def wait_hook(self, kind: type[E], count: int = 1, where: Callable[[E], bool] = lambda e: True) -> list[E]:
+        """Wait for ``count`` events of type ``kind`` for which ``where`` holds; returns them all."""
         with self.cond:
-            ok = self.cond.wait_for(lambda: len([d for k, d in self.hooks if k == kind and where(d)]) >= count, TIMEOUT)
-            assert ok, f"no {count} {kind!r} hooks after {TIMEOUT} s; hooks: {[k for k, _ in self.hooks][-30:]}"
-            return [d for k, d in self.hooks if k == kind and where(d)]
+            found = lambda: sum(isinstance(e, kind) and where(e) for e in self.events)  # noqa: E731
+            ok = self.cond.wait_for(lambda: found() >= count, TIMEOUT)
+            seen = [type(e).__name__ for e in self.events][-30:]
+            assert ok, f"no {count} {kind.__name__} events after {TIMEOUT} s; events: {seen}"
+            return [e for e in self.events if isinstance(e, kind) and where(e)]
 
     def wait_out(self, predicate: Callable[[list[tuple[float, ports.Message]]], bool], what: str) -> None:
         assert self.out.wait_for(predicate, TIMEOUT), f"{what}; got {self.out.messages[-40:]}"
@@ -87,12 +95,9 @@ class Rig:
         self.wait_out(lambda events: not unmatched(events), "every note-on gets its note-off")
 
     def on_engine_thread(self, fn: Callable[[Engine], object] = lambda engine: None) -> object:
-        """Run ``fn`` on the engine thread after everything queued before it, and return its result."""
-        done = threading.Event()
-        result: list[object] = []
-        self.engine.command("call", lambda engine: (result.append(fn(engine)), done.set()))
-        assert done.wait(TIMEOUT), "the engine thread did not run the call"
-        return result[0]
+        """``fn(engine)`` once the engine thread and the generator have handled everything queued before it."""
+        assert self.engine.settle(TIMEOUT), "the engine did not get through its queue"
+        return fn(self.engine)
 
     def wait_engine(self, predicate: Callable[[Engine], bool], what: str) -> None:
         deadline = time.monotonic() + TIMEOUT
@@ -101,17 +106,15 @@ class Rig:
             time.sleep(0.01)
 
     def wait_generator_idle(self) -> None:
-        """Until the generator has worked through every job queued so far."""
-        done = threading.Event()
-        self.engine.generator.submit(lambda generator: done.set())
-        assert done.wait(TIMEOUT), "the generator did not get through its jobs"
+        """Until the engine, then the generator, have worked through everything queued so far."""
+        assert self.engine.settle(TIMEOUT), "the generator did not get through its jobs"
 
     # -- playing ---------------------------------------------------------------------------------------------------
     def beat(self) -> float:
-        return self.engine.clock.beat_at(time.perf_counter())
+        return self.engine.beat_at(time.perf_counter())
 
     def wait_until_beat(self, beat: float) -> None:
-        due = self.engine.clock.time_at(beat)
+        due = self.engine.time_at(beat)
         while (left := due - time.perf_counter()) > 0:
             time.sleep(min(left, 0.005))
 
@@ -135,8 +138,8 @@ class Rig:
     def answer(self, notes: Sequence[tuple[int, float, float]] = PHRASE, **play: object) -> float:
         """Play a phrase, wait until its answer has sounded to its end; returns the beat the phrase ended."""
         end, _ = self.play(notes, **play)
-        planned = self.wait_hook("answer_planned", where=lambda d: d["tag"] == "answer")[-1]
-        self.wait_until_beat(planned["end_beat"])
+        planned = self.wait_hook(ev.AnswerPlanned, where=lambda d: d.tag == "answer")[-1]
+        self.wait_until_beat(planned.end_beat)
         self.wait_closed()
         return end
 
@@ -171,6 +174,18 @@ def first_answer_note(r: Rig) -> tuple[float, int]:
 # --- call and response ---------------------------------------------------------------------------------------------
 
 
+def test_a_subscriber_that_hangs_never_holds_up_a_note(rig) -> None:
+    r = rig()
+    release = threading.Event()
+    r.engine.subscribe(lambda event: release.wait(TIMEOUT), ev.NoteOut)  # a panel frozen on the first note
+    try:
+        r.play(PHRASE)
+        r.wait_out(lambda events: len(note_ons(events)) >= 2, "the answer plays on while the subscriber hangs")
+        r.wait_closed()
+    finally:
+        release.set()
+
+
 def test_a_phrase_is_answered_in_range_on_the_out_channel_with_every_note_closed(rig) -> None:
     r = rig(low=55, high=72, out_channel=16, bars=2.0)
     threads: set[str] = set()
@@ -178,17 +193,17 @@ def test_a_phrase_is_answered_in_range_on_the_out_channel_with_every_note_closed
     r.engine.model.step = lambda token: (threads.add(threading.current_thread().name), step(token))[1]
     end = r.answer()
     assert threads == {"cocomposer-generator"}, "the model runs on the generator worker only"
-    requested = r.hooked("answer_requested")
+    requested = r.hooked(ev.AnswerRequested)
     assert len(requested) == 1, "one phrase, one answer"
-    start = requested[0]["start_beat"]
+    start = requested[0].start_beat
     phrase_end = end + r.settings.silence
     assert start == round(start), "quantize beat: the answer starts on a beat"
     assert phrase_end - 1e-6 <= start <= phrase_end + 1 + 0.1, f"answer starts at {start}, phrase ended {phrase_end}"
     ons = r.answer_ons()
     assert ons, "the answer has notes"
     assert all(55 <= p <= 72 for _, p in ons), ons
-    assert r.engine.clock.beat_at(ons[0][0]) >= start - 0.05, "no answer note before the answer starts"
-    assert r.engine.clock.beat_at(ons[0][0]) >= phrase_end - 0.05, "no answer note before the phrase ended"
+    assert r.engine.beat_at(ons[0][0]) >= start - 0.05, "no answer note before the answer starts"
+    assert r.engine.beat_at(ons[0][0]) >= phrase_end - 0.05, "no answer note before the phrase ended"
     channels = {ports.channel_of(m) for m in r.out.messages}
     assert channels == {15}, f"answers go out on channel 16 only, got {channels}"
     assert not unmatched(r.out.events)
@@ -199,8 +214,8 @@ def test_a_bass_call_is_answered_in_the_bass_register_learned_by_the_player_mode
     r = rig(bars=0.0)  # bars auto, default range: the answer follows the call
     bass = [(40, 0.0, 0.45), (43, 0.5, 0.95), (45, 1.0, 1.45), (43, 1.5, 1.95), (40, 2.0, 2.9)]
     end = r.answer(bass)
-    planned = r.hooked("answer_planned")[-1]
-    assert planned["end_beat"] - math.ceil(end - 1e-9) <= 4 + 1, "bars auto: one bar for a one-bar call"
+    planned = r.hooked(ev.AnswerPlanned)[-1]
+    assert planned.end_beat - math.ceil(end - 1e-9) <= 4 + 1, "bars auto: one bar for a one-bar call"
     pitches = [p for _, p in r.answer_ons()]
     assert pitches and all(35 <= p <= 50 for p in pitches), f"within the call's range +-5: {pitches}"
     r.wait_generator_idle()
@@ -210,7 +225,7 @@ def test_a_bass_call_is_answered_in_the_bass_register_learned_by_the_player_mode
 def test_quantize_bar_starts_the_answer_on_a_bar_line(rig) -> None:
     r = rig(quantize="bar", bars=0.5)
     end = r.answer()
-    start = r.hooked("answer_requested")[0]["start_beat"]
+    start = r.hooked(ev.AnswerRequested)[0].start_beat
     assert start % 4 == 0 and end + 1 - 1e-6 <= start <= end + 1 + 4 + 0.1
 
 
@@ -234,23 +249,23 @@ def test_cc_bindings_move_settings_live(rig) -> None:
     r.player.send((CC, 21, 0))
     r.player.send((CC, 22, 70))
     r.player.send((CC, 23, 80))
-    r.wait_hook("settings", count=3)
+    r.wait_hook(ev.SettingsChanged, count=3)
     settings = r.on_engine_thread(lambda engine: engine.settings)
     assert (settings.temperature, settings.low, settings.high) == (0.1, 70, 80)
     r.answer()
     ons = r.answer_ons()
     assert ons and all(70 <= p <= 80 for _, p in ons), "the range set by the knobs holds"
     r.player.send((CC, 24, 127))  # the mode knob all the way up: the last mode
-    r.wait_hook("settings", count=4)
+    r.wait_hook(ev.SettingsChanged, count=4)
     assert r.on_engine_thread(lambda engine: engine.mode.name) == MODES[-1]
 
 
 def test_a_bad_value_from_a_knob_or_command_is_reported_and_the_session_goes_on(rig) -> None:
     r = rig(cc={22: "low"}, high=60)
     r.player.send((CC, 22, 100))  # low 100 above high 60
-    r.engine.command("set", ("temperature", "hot"))
-    r.engine.command("nonsense")
-    messages = " | ".join(d["message"] for d in r.wait_hook("error", count=3))
+    r.engine.command(cmd.Set("temperature", "hot"))
+    r.engine.command("nonsense")  # type: ignore[arg-type]: what a careless caller might send
+    messages = " | ".join(d.message for d in r.wait_hook(ev.EngineError, count=3))
     assert "pitch range" in messages and "'hot'" in messages and "'nonsense'" in messages, messages
     r.answer()
     assert r.answer_ons()
@@ -258,9 +273,9 @@ def test_a_bad_value_from_a_knob_or_command_is_reported_and_the_session_goes_on(
 
 def test_set_command_changes_a_setting(rig) -> None:
     r = rig()
-    r.engine.command("set", ("density", "0.5"))
-    r.engine.command("set", ("bpm", "200"))
-    r.wait_hook("settings", count=2)
+    r.engine.command(cmd.Set("density", "0.5"))
+    r.engine.command(cmd.Set("bpm", "200"))
+    r.wait_hook(ev.SettingsChanged, count=2)
     assert r.on_engine_thread(lambda engine: (engine.settings.density, engine.clock.bpm)) == (0.5, 200.0)
 
 
@@ -271,8 +286,8 @@ def test_the_panic_command_closes_every_note_and_stops_the_answer(rig) -> None:
     r = rig(bars=4.0)
     r.play(PHRASE)
     first_answer_note(r)
-    r.engine.command("panic")
-    panicked = r.wait_hook("panic")
+    r.engine.command(cmd.Panic())
+    panicked = r.wait_hook(ev.Panicked)
     r.wait_closed()
     t_panic = time.perf_counter()
     assert (CC | 0, 123, 0) in r.out.messages, "All Notes Off on the channel used"
@@ -286,7 +301,7 @@ def test_the_panic_cc_closes_every_note(rig) -> None:
     r.play(PHRASE)
     first_answer_note(r)
     r.player.send((CC | 5, 119, 127))
-    r.wait_hook("panic")
+    r.wait_hook(ev.Panicked)
     r.wait_closed()
     assert r.on_engine_thread(lambda engine: engine.scheduler.open_notes()) == set()
 
@@ -295,8 +310,8 @@ def test_switching_mode_closes_the_answer(rig) -> None:
     r = rig(bars=4.0)
     r.play(PHRASE)
     first_answer_note(r)
-    r.engine.command("mode", "continue")
-    r.wait_hook("settings")
+    r.engine.command(cmd.SetMode("continue"))
+    r.wait_hook(ev.SettingsChanged)
     r.wait_closed()
     t_switch = time.perf_counter()
     r.wait_until_beat(r.beat() + 2)
@@ -348,8 +363,8 @@ def test_a_model_error_mid_answer_leaves_no_note_open_and_the_session_goes_on(ri
 
     model.sample = failing
     r.play(PHRASE)
-    error = r.wait_hook("error")[0]
-    assert error["where"] == "generator" and "the model broke" in error["message"]
+    error = r.wait_hook(ev.EngineError)[0]
+    assert error.where == "generator" and "the model broke" in error.message
     r.wait_closed()
     r.wait_until_beat(r.beat() + 2)
     r.wait_closed()
@@ -361,7 +376,7 @@ def test_a_model_error_mid_answer_leaves_no_note_open_and_the_session_goes_on(ri
 def test_beyond_the_inbound_limit_messages_are_dropped_and_counted(rig) -> None:
     r = rig()
     release, blocked = threading.Event(), threading.Event()
-    r.engine.command("call", lambda engine: (blocked.set(), release.wait(TIMEOUT)))
+    r.engine.command(cmd.Update(lambda settings: (blocked.set(), release.wait(TIMEOUT), settings)[-1]))
     assert blocked.wait(TIMEOUT)
     t_ns = time.perf_counter_ns()
     for i in range(INBOUND_LIMIT + 100):  # the driver's side: the engine thread is busy
@@ -379,11 +394,11 @@ def test_beyond_the_inbound_limit_messages_are_dropped_and_counted(rig) -> None:
 def test_barge_in_stops_the_answer_and_the_model_hears_the_player_not_the_unplayed_answer(rig) -> None:
     r = rig(bars=4.0, low=40, high=59)  # the answer below the player's notes, so pitches tell who played them
     r.play(PHRASE)
-    planned = r.wait_hook("answer_planned")[0]
+    planned = r.wait_hook(ev.AnswerPlanned)[0]
     first_answer_note(r)
     r.player.send((ON, 79, 100))
-    barge_beat = r.wait_hook("note_in", where=lambda d: d["pitch"] == 79)[0]["beat"]
-    r.wait_hook("cancelled")
+    barge_beat = r.wait_hook(ev.NoteIn, where=lambda d: d.pitch == 79)[0].beat
+    r.wait_hook(ev.AnswerCancelled)
     t_cancel = time.perf_counter()
     r.wait_closed()
     r.wait_generator_idle()
@@ -391,26 +406,26 @@ def test_barge_in_stops_the_answer_and_the_model_hears_the_player_not_the_unplay
     encoder = r.engine.generator.encoder
     assert set(encoder.sounding) == {79}, "the model hears the player's held note and no answer note"
     assert encoder.tick == pytest.approx(codec.beats_to_ticks(barge_beat), abs=1)
-    assert encoder.tick < codec.beats_to_ticks(planned["end_beat"]), "the unplayed rest of the answer is forgotten"
+    assert encoder.tick < codec.beats_to_ticks(planned.end_beat), "the unplayed rest of the answer is forgotten"
     r.player.send((OFF, 79, 0))
-    r.wait_hook("answer_planned", count=2)  # the new phrase is answered, from the player's note
+    r.wait_hook(ev.AnswerPlanned, count=2)  # the new phrase is answered, from the player's note
     assert r.on_engine_thread(lambda engine: engine.stats.answers) == 2
 
 
 def test_without_barge_in_the_answer_plays_on_and_the_model_hears_both(rig) -> None:
     r = rig(bars=4.0, barge_in=False, low=40, high=59)
     r.play(PHRASE)
-    planned = r.wait_hook("answer_planned")[0]
+    planned = r.wait_hook(ev.AnswerPlanned)[0]
     first_answer_note(r)
     r.player.send((ON, 79, 100))
-    r.wait_hook("note_in", where=lambda d: d["pitch"] == 79)
+    r.wait_hook(ev.NoteIn, where=lambda d: d.pitch == 79)
     r.wait_generator_idle()
     encoder = r.engine.generator.encoder
     assert 79 in encoder.sounding, "the player's note is heard"
-    assert encoder.tick >= codec.beats_to_ticks(planned["end_beat"]), "and the answer to its end"
-    assert not r.hooked("cancelled")
+    assert encoder.tick >= codec.beats_to_ticks(planned.end_beat), "and the answer to its end"
+    assert not r.hooked(ev.AnswerCancelled)
     r.player.send((OFF, 79, 0))
-    r.wait_until_beat(planned["end_beat"])
+    r.wait_until_beat(planned.end_beat)
     r.wait_closed()
 
 
@@ -451,7 +466,7 @@ def test_the_generator_rewinds_or_merges_a_plan_the_player_interrupts(plays_on: 
     scheduled: list[ScheduledNote] = []
     wanted = [True]
     generator = Generator(
-        model, lambda notes, request_id: scheduled.extend(notes) or True, lambda kind, data: None, seed=3,
+        model, lambda notes, request_id: scheduled.extend(notes) or True, lambda event: None, seed=3,
         wanted=lambda tag, request_id: wanted[0],
     )  # fmt: skip
     for pitch, on, off in PHRASE:
@@ -484,10 +499,10 @@ def test_the_channel_filter_hears_one_channel(rig) -> None:
     r = rig(in_channel=2)
     r.play(PHRASE, channel=1)
     r.play([(p + 12, on, off) for p, on, off in PHRASE], channel=2)
-    r.wait_hook("answer_planned")
+    r.wait_hook(ev.AnswerPlanned)
     stats = r.on_engine_thread(lambda engine: (engine.stats.notes_in, engine.stats.answers))
     assert stats == (len(PHRASE), 1), "only the channel 2 phrase was heard and answered"
-    assert {d["pitch"] for d in r.hooked("note_in")} == {p + 12 for p, _, _ in PHRASE}
+    assert {d.pitch for d in r.hooked(ev.NoteIn)} == {p + 12 for p, _, _ in PHRASE}
 
 
 def test_a_zero_velocity_note_on_is_a_note_off(rig) -> None:
@@ -505,11 +520,11 @@ def test_thru_passes_the_players_notes_and_closes_them_on_panic(rig) -> None:
     r.player.send((0xE3, 0, 64))  # pitch bend passes too
     r.wait_out(lambda events: any(m == (ON | 3, 50, 70) for _, m in events), "the note passes thru")
     r.wait_out(lambda events: any(m == (0xE3, 0, 64) for _, m in events), "the pitch bend passes thru")
-    r.engine.command("panic")
-    r.wait_hook("panic")
+    r.engine.command(cmd.Panic())
+    r.wait_hook(ev.Panicked)
     r.wait_closed()
     r.player.send((OFF | 3, 50, 0))
-    r.wait_hook("note_in", where=lambda d: d["kind"] == "off")
+    r.wait_hook(ev.NoteIn, where=lambda d: not d.on)
     assert unmatched(r.out.events) == []
 
 
@@ -566,7 +581,7 @@ def test_notes_on_every_channel_are_heard(rig) -> None:
         r.player.send((ON | (pitch - 48), pitch, 80))
         r.wait_until_beat(start + off)
         r.player.send((OFF | (pitch - 48), pitch, 0))
-    r.wait_hook("answer_planned")
+    r.wait_hook(ev.AnswerPlanned)
     assert r.engine.stats.notes_in == 16
 
 
@@ -580,12 +595,12 @@ def test_continue_mode_answers_only_when_triggered(rig) -> None:
     r.on_engine_thread()
     r.on_engine_thread()  # the mode has been polled after the silence
     assert r.engine.stats.answers == 0, "continue mode does not answer a silence"
-    r.engine.command("trigger")
-    r.wait_hook("answer_planned")
+    r.engine.command(cmd.Trigger())
+    r.wait_hook(ev.AnswerPlanned)
     r.player.send((CC, 64, 127))
     r.player.send((CC, 64, 0))
     r.player.send((CC, 64, 127))  # a double tap of the sustain pedal
-    r.wait_hook("answer_requested", count=2)
+    r.wait_hook(ev.AnswerRequested, count=2)
 
 
 def test_accompany_plays_alongside_on_its_own_channel(rig) -> None:
@@ -595,10 +610,10 @@ def test_accompany_plays_alongside_on_its_own_channel(rig) -> None:
     player.start()
     r.wait_out(lambda events: bool(note_ons(events, 3)), "the accompaniment plays on channel 3")
     player.join(TIMEOUT)
-    r.wait_hook("state", where=lambda d: d["state"] == "listening")  # idle after the player stops
+    r.wait_hook(ev.StateChanged, where=lambda d: d.state == "listening")  # idle after the player stops
     r.wait_closed()
     assert {ports.channel_of(m) for m in r.out.messages if ports.is_note_on(m)} == {2}
-    tags = {d["tag"] for d in r.hooked("answer_requested")}
+    tags = {d.tag for d in r.hooked(ev.AnswerRequested)}
     assert tags == {"accompany"}
 
 

@@ -20,10 +20,13 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import rtmidi
 
+from cocomposer.engine import commands as cmd
+from cocomposer.engine import events as ev
 from cocomposer.engine.core import Engine
 from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.engine.settings import Settings
@@ -33,6 +36,7 @@ from tests.jack import unmatched
 
 pytestmark = pytest.mark.jack
 
+E = TypeVar("E")
 BPM = 240.0
 BEAT = 60.0 / BPM
 TIMEOUT = 15.0
@@ -143,18 +147,10 @@ class JackRig:
             ports.open_output(None, "jack", virtual_name="cocomposer out", client_name=f"cc-out-{uid}")
         )
         self.engine = Engine(OnnxModel.load(), engine_in, engine_out, self.settings, seed=5)
-        self.scheduled: list[ScheduledNote] = []
-        schedule = self.engine.scheduler.schedule
-
-        def record(notes):
-            notes = list(notes)
-            self.scheduled.extend(notes)
-            return schedule(notes)
-
-        self.engine.scheduler.schedule = record
-        self.hooks: list[tuple[str, dict]] = []
+        self.scheduled: list[ScheduledNote] = []  # every note the generator handed to the scheduler
+        self.events: list[ev.Event] = []
         self.hook_cond = threading.Condition()
-        self.engine.add_hook(self._hook)
+        self.engine.subscribe(self._on_event)
         self.in_name = jack_server.wait_for_port(f"cc-in-{uid}:cocomposer in")
         out_name = jack_server.wait_for_port(f"cc-out-{uid}:cocomposer out")
         self.arrivals = Arrivals()
@@ -178,24 +174,27 @@ class JackRig:
             self.engine.scheduler.send_now(PROBE)
             time.sleep(0.02)
 
-    def _hook(self, kind: str, data: dict) -> None:
+    def _on_event(self, event: ev.Event) -> None:
         with self.hook_cond:
-            self.hooks.append((kind, data))
+            self.events.append(event)
+            if isinstance(event, ev.NotesScheduled):
+                self.scheduled.extend(event.notes)
             self.hook_cond.notify_all()
 
     def hooked_note_in(self) -> list[tuple[str, int]]:
         with self.hook_cond:
-            return [(d["kind"], d["pitch"]) for k, d in self.hooks if k == "note_in"]
+            return [("on" if e.on else "off", e.pitch) for e in self.events if isinstance(e, ev.NoteIn)]
 
-    def wait_hook(self, kind: str, count: int = 1) -> list[dict]:
+    def wait_hook(self, kind: type[E], count: int = 1) -> list[E]:
         with self.hook_cond:
-            ok = self.hook_cond.wait_for(lambda: len([1 for k, _ in self.hooks if k == kind]) >= count, TIMEOUT)
-            assert ok, f"no {kind!r} hook after {TIMEOUT} s; hooks {[k for k, _ in self.hooks][-30:]}"
-            return [d for k, d in self.hooks if k == kind]
+            ok = self.hook_cond.wait_for(lambda: sum(isinstance(e, kind) for e in self.events) >= count, TIMEOUT)
+            seen = [type(e).__name__ for e in self.events][-30:]
+            assert ok, f"no {kind.__name__} event after {TIMEOUT} s; events {seen}"
+            return [e for e in self.events if isinstance(e, kind)]
 
     def play(self, notes: Sequence[tuple[int, float, float]] = PHRASE) -> tuple[float, float]:
         """Play from the next beat; returns (beat, time) of the phrase's last note-off."""
-        clock = self.engine.clock
+        clock = self.engine  # the facade: beat_at, time_at
         start = math.ceil(clock.beat_at(time.perf_counter()) + 0.25)
         t_end = play(self.player.send, notes, clock.time_at, start)
         return start + max(off for _, _, off in notes), t_end
@@ -244,12 +243,12 @@ def test_a_phrase_through_jack_is_answered_in_time(jack_rig) -> None:
     rig = jack_rig(quantize="beat")
     end_beat, _ = rig.play()
     phrase_end = end_beat + rig.settings.silence
-    planned = rig.wait_hook("answer_planned")[0]
+    planned = rig.wait_hook(ev.AnswerPlanned)[0]
     first_arrival = rig.wait_first_note()
-    rig.arrivals.wait(lambda e: rig.engine.clock.beat_at(time.perf_counter()) > planned["end_beat"], "answer end")
+    rig.arrivals.wait(lambda e: rig.engine.beat_at(time.perf_counter()) > planned.end_beat, "answer end")
     rig.arrivals.wait(all_closed, "every note-on gets its note-off")
-    clock = rig.engine.clock
-    start = rig.wait_hook("answer_requested")[0]["start_beat"]
+    clock = rig.engine
+    start = rig.wait_hook(ev.AnswerRequested)[0].start_beat
     assert start == round(start) and phrase_end - 1e-6 <= start <= phrase_end + 1 + TOLERANCE / BEAT
     ons = note_ons(rig.arrivals.snapshot())
     assert all(48 <= p <= 84 for _, p in ons), ons
@@ -273,7 +272,7 @@ def test_barge_in_through_jack_stops_the_answer_at_once(jack_rig) -> None:
     rig.wait_first_note()
     rig.player.send((ON, 79, 100))
     t_barge = time.perf_counter()
-    rig.wait_hook("cancelled")
+    rig.wait_hook(ev.AnswerCancelled)
     rig.arrivals.wait(all_closed, "the answer's notes are closed")
     margin = 0.05
     late = [(t - t_barge, p) for t, p in note_ons(rig.arrivals.snapshot()) if t > t_barge + margin]
@@ -285,8 +284,8 @@ def test_panic_through_jack_closes_everything(jack_rig) -> None:
     rig = jack_rig(bars=4.0)
     rig.play()
     rig.wait_first_note()
-    rig.engine.command("panic")
-    rig.wait_hook("panic")
+    rig.engine.command(cmd.Panic())
+    rig.wait_hook(ev.Panicked)
     t_panic = time.perf_counter()
     rig.arrivals.wait(all_closed, "panic closes every note")
     rig.arrivals.wait(lambda events: any(m[1:] == (123, 0) and m[0] & 0xF0 == CC for _, m in events), "CC 123")
@@ -323,7 +322,7 @@ def test_a_flood_from_another_client_does_not_stop_the_answer(jack_server, jack_
     try:
         thread.start()
         rig.play()
-        rig.wait_hook("answer_planned")
+        rig.wait_hook(ev.AnswerPlanned)
         rig.wait_first_note()
         assert rig.engine.stats.notes_in == len(PHRASE)
     finally:

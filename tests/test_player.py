@@ -184,7 +184,7 @@ def test_a_syncopated_call_gets_a_syncopated_answer(model: OnnxModel) -> None:
 def test_the_generator_learns_the_player_during_a_session_and_forgets_on_command(model: OnnxModel) -> None:
     scheduled: list = []
     generator = Generator(
-        model, lambda notes, request_id: scheduled.extend(notes) or True, lambda kind, data: None, seed=1
+        model, lambda notes, request_id: scheduled.extend(notes) or True, lambda event: None, seed=1
     )  # seeded: 0.69-1.0 of the answer's shapes come from the riff over seeds 0-7 (0 of them at mimic 0)
     generator.start()
     try:
@@ -236,9 +236,7 @@ def play_to_the_engine(model: OnnxModel, call: list[codec.Note], settings: Setti
     engine.start()
 
     def settled() -> None:  # the engine thread, then the generator, have handled everything sent so far
-        done = threading.Event()
-        engine.command("call", lambda e: e.generator.submit(lambda worker: done.set()))
-        assert done.wait(10)
+        assert engine.settle(10)
 
     def at(beat: float) -> None:
         fake.set(100.0 + beat * 0.5)
@@ -259,7 +257,7 @@ def play_to_the_engine(model: OnnxModel, call: list[codec.Note], settings: Setti
             sent_by_now = threading.Event()  # the scheduler, too, has sent every note due by now
 
             def check(beat: float = beat, sent_by_now: threading.Event = sent_by_now) -> None:
-                if all(n.start_beat > beat + 1e-9 for n in engine.scheduler.pending()):
+                if all(n.start_beat > beat + 1e-9 for n in engine.scheduled()):
                     sent_by_now.set()
 
             for _ in range(1000):

@@ -373,3 +373,44 @@ def test_thread_with_the_real_clock_plays_everything_then_stop_panics() -> None:
     ]
     assert scheduler.open_notes() == set() and scheduler.late_dropped == 0
     assert len(scheduler.lateness) == 5
+
+
+class BlockingOut(FakeOut):
+    """A port whose first send blocks until released (a slow driver, a full ring buffer)."""
+
+    def __init__(self, now) -> None:
+        super().__init__(now)
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def send(self, message) -> None:
+        if not self.entered.is_set():
+            self.entered.set()
+            assert self.release.wait(10), "the test never released the send"
+        super().send(message)
+
+
+def test_a_slow_send_never_holds_the_lock_others_wait_on_and_order_is_kept() -> None:
+    fake = FakeClock()
+    clock = InternalClock(120.0, now=fake)
+    out = BlockingOut(fake)
+    scheduler = Scheduler(out, clock)
+    scheduler.schedule([ScheduledNote(0.0, 1.0, 60, 90, 0)])
+    sender = threading.Thread(target=scheduler.run_due)  # decides the note-on, then blocks inside send
+    sender.start()
+    assert out.entered.wait(5)
+    panic = threading.Thread(target=scheduler.panic)  # decides its note-off now; sends it after the note-on
+    panic.start()
+
+    def others() -> None:  # what the engine and generator threads do meanwhile: both take the scheduler's lock
+        scheduler.schedule([ScheduledNote(2.0, 3.0, 62, 90, 0)])
+        scheduler.pending()
+
+    other = threading.Thread(target=others)
+    other.start()
+    other.join(5)
+    assert not other.is_alive(), "schedule and pending went on while the output was busy sending"
+    out.release.set()
+    sender.join(5)
+    panic.join(5)
+    assert out.only()[:2] == [(ON, 60, 90), (OFF, 60, 0)], "the note-off never overtakes its note-on"
+    assert scheduler.open_notes() == set()

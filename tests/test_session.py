@@ -7,32 +7,36 @@ from types import SimpleNamespace
 
 import mido
 
+from cocomposer.engine import events as ev
+from cocomposer.engine.notifier import Notifier
 from cocomposer.engine.recorder import AI_TRACK, PLAYER_TRACK, Recorder
 from cocomposer.music.midifile import read_notes
 
 
 class FakeEngine:
+    """What the recorder needs of an engine: events through a real notifier (no thread: delivered on flush), and a
+    status with the tempo."""
+
     def __init__(self) -> None:
-        self.hooks = []
-        self.clock = SimpleNamespace(bpm=100.0)
+        self.notifier = Notifier()
+        self.subscribe = self.notifier.subscribe
 
-    def add_hook(self, hook) -> None:
-        self.hooks.append(hook)
+    def status(self) -> SimpleNamespace:
+        return SimpleNamespace(bpm=100.0)
 
-    def emit(self, kind: str, data: dict) -> None:
-        for hook in self.hooks:
-            hook(kind, data)
+    def emit(self, event: ev.Event) -> None:
+        self.notifier.publish(event)
 
 
 def test_records_both_sides_and_closes_what_is_held(tmp_path: Path) -> None:
     engine = FakeEngine()
     recorder = Recorder(engine)
-    engine.emit("note_in", {"kind": "on", "pitch": 60, "velocity": 90, "beat": 0.0})
-    engine.emit("note_in", {"kind": "off", "pitch": 60, "velocity": 0, "beat": 1.0})
-    engine.emit("note_out", {"kind": "note_on", "pitch": 67, "channel": 0, "velocity": 70, "beat": 2.0})
-    engine.emit("note_out", {"kind": "note_off", "pitch": 67, "channel": 0, "velocity": 0, "beat": 2.5})
-    engine.emit("note_in", {"kind": "on", "pitch": 62, "velocity": 80, "beat": 3.0})  # still held at the end
-    engine.emit("note_out", {"kind": "message", "pitch": None, "beat": 3.5})  # not a note: ignored
+    engine.emit(ev.NoteIn(True, 60, 90, 1, 0.0, 0.0))
+    engine.emit(ev.NoteIn(False, 60, 0, 1, 0.5, 1.0))
+    engine.emit(ev.NoteOut(True, 67, 70, 1, "answer", 1.0, 2.0))
+    engine.emit(ev.NoteOut(False, 67, 0, 1, "answer", 1.25, 2.5))
+    engine.emit(ev.NoteIn(True, 62, 80, 1, 1.5, 3.0))  # still held at the end
+    engine.emit(ev.MessageOut((0xB0, 123, 0), 1.75))  # not a note: ignored
     out = tmp_path / "session.mid"
     recorder.save(out)
     names = [t.name for t in mido.MidiFile(str(out)).tracks]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
+from cocomposer.engine import events as ev
 from cocomposer.engine.core import Engine
 from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.engine.settings import Settings
@@ -101,13 +102,7 @@ class Rig:
         self.engine_in = ports.open_input(None, "jack", virtual_name=f"{name} in", client_name=name)
         self.engine_out = ports.open_output(None, "jack", virtual_name=f"{name} out", client_name=name)
         self.engine = Engine(model, self.engine_in, self.engine_out, settings, sync="midi-clock", seed=3)
-        original = self.engine.scheduler.schedule
-
-        def record(notes):
-            self.scheduled.extend(notes)
-            return original(notes)
-
-        self.engine.scheduler.schedule = record
+        self.engine.subscribe(lambda event: self.scheduled.extend(event.notes), ev.NotesScheduled)
         self.clock_times: list[float] = []  # arrival of each timing clock at the engine (JACK may drop one)
         feed = self.engine.clock.feed
 

@@ -153,12 +153,12 @@ def test_panic_closes_every_note(panel: Panel, midi: LoopbackMidi, qtbot) -> Non
     midi.send(KEYS, (0x90, 60, 100))
     midi.send(KEYS, (0x90, 67, 100))
     engine = panel.engine
-    qtbot.waitUntil(lambda: engine.scheduler.open_notes() == {(0, 60), (0, 67)}, timeout=5000)
+    qtbot.waitUntil(lambda: engine.sounding() == {(1, 60), (1, 67)}, timeout=5000)
     panel.show()
     panel.activateWindow()
     qtbot.waitUntil(panel.isActiveWindow, timeout=5000)  # shortcuts work in the active window
     qtbot.keyClick(panel, Qt.Key.Key_Escape)  # the Esc shortcut, as the big button
-    qtbot.waitUntil(lambda: not engine.scheduler.open_notes(), timeout=5000)
+    qtbot.waitUntil(lambda: not engine.sounding(), timeout=5000)
     out = midi.output(KEYS)
     offs = {m[1] for m in out.messages if ports.is_note_off(m)}
     assert {60, 67} <= offs

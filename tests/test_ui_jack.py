@@ -75,7 +75,7 @@ def test_the_panel_plays_over_jack_and_its_panic_closes_every_note(jack_server, 
         qtbot.waitUntil(lambda: (0, 48) in sounding(), timeout=5000)
         panel.panic_button.click()
         qtbot.waitUntil(lambda: not sounding(), timeout=5000)
-        assert not panel.engine.scheduler.open_notes()
+        assert not panel.engine.sounding()
     finally:
         for port in (player, listener):
             if port is not None:

@@ -1,4 +1,4 @@
-"""The engine's host inside the panel: builds it with `live.build_engine`, rebuilds it, and survives faults.
+"""The engine's host inside the panel: builds it with `build_engine`, rebuilds it, and survives faults.
 
 Changing a port, the sync source or the model stops the running engine first (every note it opened gets its
 note-off), closes its ports, and builds a new one with the latest settings. Faults never end the session:
@@ -13,15 +13,15 @@ Each fault is kept in :attr:`EngineHost.faults` (where -> message) for the panel
 
 from __future__ import annotations
 
-import argparse
-import copy
 import logging
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
-from cocomposer.app import run as live
+from cocomposer.engine.config import EngineConfig
 from cocomposer.engine.core import Engine
+from cocomposer.engine.factory import build_engine
 from cocomposer.engine.settings import Settings
 from cocomposer.errors import CocomposerError, ModelError
 from cocomposer.midi import ports
@@ -43,22 +43,22 @@ def _present(name: str, available: list[str], kind: ports.Kind) -> bool:
 class EngineHost:
     def __init__(
         self,
-        args: argparse.Namespace,
+        config: EngineConfig,
         settings: Settings,
         on_engine: Callable[[Engine], None] = lambda engine: None,
         preferences: Preferences | None = None,
     ) -> None:
-        """``on_engine(engine)`` runs for each new engine before it starts (attach hooks there)."""
-        self.args = copy.copy(args)
+        """``on_engine(engine)`` runs for each new engine before it starts (subscribe to its events there)."""
+        self.config = config
         self.settings = settings
         self.on_engine = on_engine
         self.preferences = preferences or Preferences()
-        self.wanted: dict[str, str | None] = {"input": args.in_port, "output": args.out_port}
+        self.wanted: dict[str, str | None] = {"input": config.in_port, "output": config.out_port}
         self.using_named: dict[str, bool] = {"input": False, "output": False}
         self.engine: Engine | None = None
         self.faults: dict[str, str] = {}
         self._stack: ExitStack | None = None
-        self._seen_scheduler_error: object = None
+        self._seen_scheduler_error: str | None = None
 
     # -- life cycle --------------------------------------------------------------------------------------------------
     def start(self) -> bool:
@@ -88,7 +88,7 @@ class EngineHost:
         return self._rebuild()
 
     def set_sync(self, sync: str) -> bool:
-        self.args.sync = sync
+        self.config = replace(self.config, sync=sync)
         self.faults.pop("sync", None)
         return self._rebuild()
 
@@ -99,14 +99,14 @@ class EngineHost:
         except (CocomposerError, OSError, RuntimeError, ValueError) as err:
             self.faults["model"] = f"model {path} failed to load: {err}; still playing with the model loaded before"
             return False
-        self.args.model = path
+        self.config = replace(self.config, model=path)
         self.faults.pop("model", None)
         return self._rebuild()
 
     def available(self) -> tuple[list[str], list[str]]:
         """The port names the backend lists now ([] with a fault where it cannot)."""
         try:
-            found = ports.list_ports(self.args.api)
+            found = ports.list_ports(self.config.api)
         except CocomposerError as err:
             self.faults["midi"] = f"cannot list MIDI ports: {err}"
             return [], []
@@ -116,8 +116,8 @@ class EngineHost:
     def poll(self) -> bool:
         """Reconnect a named port that came back, fall back from one that left; True when the engine was rebuilt."""
         need = False
-        error = self.engine.scheduler.error if self.engine is not None else None
-        if error is not None and error is not self._seen_scheduler_error:
+        error = self.engine.status().scheduler_error if self.engine is not None else None
+        if error is not None and error != self._seen_scheduler_error:
             self._seen_scheduler_error = error
             self.faults["output"] = f"the output stopped sending ({error}); reopening the ports"
             need = True
@@ -164,15 +164,17 @@ class EngineHost:
                 self.faults.pop("engine", None)
                 return True
             except ModelError as err:
-                if self.args.model is None:
+                if self.config.model is None:
                     self.faults["engine"] = f"the engine cannot run: {err}"
                     return False
-                self.faults["model"] = f"model {self.args.model} failed to load: {err}; playing with the shipped model"
-                self.args.model = None
+                self.faults["model"] = (
+                    f"model {self.config.model} failed to load: {err}; playing with the shipped model"
+                )
+                self.config = replace(self.config, model=None)
             except (ImportError, CocomposerError) as err:
-                if self.args.sync == "link" and isinstance(err, ImportError):
+                if self.config.sync == "link" and isinstance(err, ImportError):
                     self.faults["sync"] = f"Ableton Link is not available ({err}); following the internal clock"
-                    self.args.sync = "internal"
+                    self.config = replace(self.config, sync="internal")
                 elif any(effective.values()):
                     for side in SIDES:
                         if effective[side]:
@@ -187,11 +189,10 @@ class EngineHost:
         return False
 
     def _open(self, effective: dict[str, str | None], settings: Settings) -> None:
-        args = copy.copy(self.args)
-        args.in_port, args.out_port = effective["input"], effective["output"]
+        config = replace(self.config, in_port=effective["input"], out_port=effective["output"])
         stack = ExitStack()
         try:
-            engine = live.build_engine(args, settings, stack)
+            engine = build_engine(config, settings, stack)
             engine.preferences = self.preferences  # the engine adds its bias() to every answer's logits
             self.on_engine(engine)
             engine.start()

@@ -1,7 +1,7 @@
 """The stage panel: the window, its controls, and how each one reaches the engine.
 
-Every control sends ``engine.command("set", (name, value))``. MIDI learn and presets send a whole new `Settings`,
-computed on the engine thread (``engine.command("call", ...)``) from the settings it has then, so a control moved
+Every control sends ``engine.command(Set(name, value))``. MIDI learn and presets send a whole new `Settings`,
+computed on the engine thread (``engine.command(Update(change))``) from the settings it has then, so a control moved
 just before is kept. What comes back from the engine (hooks, through :class:`EngineBridge`) is shown without
 echoing back. Ports, sync source and model go through :class:`EngineHost`, which rebuilds the engine.
 """
@@ -27,7 +27,10 @@ from PyQt6.QtCore import QTimer
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import QFileDialog
 
+from cocomposer.engine.commands import Panic, Set, Trigger, Update
+from cocomposer.engine.config import EngineConfig
 from cocomposer.engine.core import Engine
+from cocomposer.engine.events import NoteIn, NoteOut
 from cocomposer.engine.settings import MODES, Settings
 from cocomposer.errors import CocomposerError, ConfigError
 
@@ -43,7 +46,7 @@ class Panel(PanelWindow):
         poll_seconds: float = 2.0,
     ) -> None:
         super().__init__()
-        self.host = EngineHost(args, settings, on_engine=self._on_engine)
+        self.host = EngineHost(EngineConfig.from_args(args), settings, on_engine=self._on_engine)
         self.message_area = MessageArea(lambda: self.host.faults)
         self.messages_slot.addWidget(self.message_area)
         self.config_path, self.presets_dir = Path(config_path), Path(presets_dir)
@@ -73,7 +76,7 @@ class Panel(PanelWindow):
         b.settings_changed.connect(self._settings_changed)
         b.error.connect(lambda where, message: self.show_message("engine", f"{where}: {message}"))
         b.cc.connect(self._cc)
-        b.answer_requested.connect(lambda data: data.get("tag") == "answer" and self.rater.tracker.answer_requested())
+        b.answer_requested.connect(lambda event: event.tag == "answer" and self.rater.tracker.answer_requested())
         b.panicked.connect(lambda: self.roll.model.close_all(self._now_beat()))
         self.like_button.clicked.connect(lambda: self.rate(True))
         self.dislike_button.clicked.connect(lambda: self.rate(False))
@@ -114,33 +117,31 @@ class Panel(PanelWindow):
         self.rater.tracker = AnswerTracker()
         engine = self.engine
         if engine is not None:
-            self.roll.set_source(self._now_beat, lambda: engine.scheduler.pending())
+            self.roll.set_source(self._now_beat, engine.scheduled)
         else:
             self.roll.set_source(lambda: self.roll.model.latest, list)
         self.badge.show_state(engine.state if engine else "stopped", self.settings.quantize)
         self._show_settings(self.settings)
-        self.sync_box.setCurrentIndex(self.sync_box.findData(self.host.args.sync))
-        self.controls["bpm"].setEnabled(self.host.args.sync == "internal")
+        self.sync_box.setCurrentIndex(self.sync_box.findData(self.host.config.sync))
+        self.controls["bpm"].setEnabled(self.host.config.sync == "internal")
         self.refresh_ports()
         self.message_area.refresh()
         self.schedule_autosave()
 
     def _now_beat(self) -> float:
         engine = self.engine
-        return engine.clock.beat_at(engine.clock.now()) if engine is not None else self.roll.model.latest
+        return engine.beat_at(engine.now()) if engine is not None else self.roll.model.latest
 
-    def _note_in(self, data: dict) -> None:
-        (self.roll.model.note_on if data["kind"] == "on" else self.roll.model.note_off)(
-            PLAYER, data["pitch"], data["beat"]
+    def _note_in(self, event: NoteIn) -> None:
+        (self.roll.model.note_on if event.on else self.roll.model.note_off)(PLAYER, event.pitch, event.beat)
+        self.rater.tracker.note_in(event)
+
+    def _note_out(self, event: NoteOut) -> None:
+        # The roll and the ratings count channels 0..15, as the scheduler's notes do.
+        (self.roll.model.note_on if event.on else self.roll.model.note_off)(
+            AI, event.pitch, event.beat, event.channel - 1
         )
-        self.rater.tracker.note_in(data)
-
-    def _note_out(self, data: dict) -> None:
-        if data["kind"] == "note_on":
-            self.roll.model.note_on(AI, data["pitch"], data["beat"], data.get("channel", 0))
-        elif data["kind"] == "note_off":
-            self.roll.model.note_off(AI, data["pitch"], data["beat"], data.get("channel", 0))
-        self.rater.tracker.note_out(data)
+        self.rater.tracker.note_out(event)
 
     def _state(self, state: str) -> None:
         self.badge.show_state(state, self.settings.quantize)
@@ -150,9 +151,10 @@ class Panel(PanelWindow):
         if engine is None:
             self.latency_label.setText("engine stopped")
             return
-        self.latency_label.setText(latency_text(latency_figures(engine)))
-        if self.host.args.sync != "internal":
-            self.controls["bpm"].show_value(engine.clock.bpm)
+        status = engine.status()
+        self.latency_label.setText(latency_text(latency_figures(status)))
+        if self.host.config.sync != "internal":
+            self.controls["bpm"].show_value(status.bpm)
 
     # -- settings --------------------------------------------------------------------------------------------------
     def set_setting(self, name: str, value: object) -> None:
@@ -176,7 +178,7 @@ class Panel(PanelWindow):
             self.host.settings = candidate
         else:
             for setting, raw in changes:
-                self.engine.command("set", (setting, raw))
+                self.engine.command(Set(setting, raw))
         self._show_settings(candidate)
 
     def update_settings(self, change: Callable[[Settings], Settings]) -> None:
@@ -186,7 +188,7 @@ class Panel(PanelWindow):
         if engine is None:
             self.host.settings = change(self.host.settings)
         else:
-            engine.command("call", lambda e: e.command("settings", change(e.settings)))
+            engine.command(Update(change))
         self._show_settings(change(self.settings))
         self.schedule_autosave()
 
@@ -249,12 +251,12 @@ class Panel(PanelWindow):
         if self.phrase is not None:
             self.phrase.stop()
         if self.engine is not None:
-            self.engine.command("panic")
+            self.engine.command(Panic())
         self.roll.model.close_all(self._now_beat())
 
     def trigger(self) -> None:
         if self.engine is not None:
-            self.engine.command("trigger")
+            self.engine.command(Trigger())
 
     def play_demo(self) -> None:
         """Play the bundled demo phrase into the engine, as if on its input."""
@@ -267,13 +269,13 @@ class Panel(PanelWindow):
         def send(message: tuple[int, int, int]) -> None:
             engine.sink(int(engine.now() * 1e9), message)
 
-        self.phrase = play_demo(send, engine.clock.bpm)
+        self.phrase = play_demo(send, engine.status().bpm)
 
     def rate(self, liked: bool) -> bool:
         """Like or dislike the last answer: the session leans toward (or away from) it, and the log gets a line."""
         planned = self.engine.last_answer if self.engine is not None else []
         fallback = [HeardNote(n.start_beat, n.end_beat, n.pitch, n.velocity, n.channel) for n in planned]
-        model = str(self.host.args.model) if self.host.args.model else None
+        model = str(self.host.config.model) if self.host.config.model else None
         traits, error = self.rater.rate(liked, self.settings, model, fallback)
         if traits is None or error is not None:
             self.show_message("ratings", str(error) if error else "nothing to rate yet: no answer has sounded")
@@ -299,7 +301,7 @@ class Panel(PanelWindow):
             self.set_ports(chosen["input"], chosen["output"])
 
     def set_sync(self, sync: str) -> None:
-        if sync != self.host.args.sync:
+        if sync != self.host.config.sync:
             self.host.set_sync(sync)
             self._after_rebuild()
 
@@ -354,9 +356,9 @@ class Panel(PanelWindow):
 
     def autosave(self) -> None:
         """The settings, bindings, ports and sync source, back at the next start."""
-        args = self.host.args
-        panel = {"in_port": self.host.wanted["input"], "out_port": self.host.wanted["output"], "sync": args.sync,
-                 "model": str(args.model) if args.model else None}  # fmt: skip
+        config = self.host.config
+        panel = {"in_port": self.host.wanted["input"], "out_port": self.host.wanted["output"], "sync": config.sync,
+                 "model": str(config.model) if config.model else None}  # fmt: skip
         try:
             save_preset(self.config_path, self.settings, panel)
         except OSError as err:

@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from cocomposer.engine.events import NoteIn, NoteOut
 from cocomposer.engine.settings import Settings
 from cocomposer.errors import CocomposerError
 from cocomposer.model.preferences import Preferences, Traits
@@ -50,22 +51,22 @@ class AnswerTracker:
         if self.current:
             self.previous, self.current = self.current, []
 
-    def note_out(self, data: dict) -> None:
-        key = ("ai", int(data.get("channel", 0)), int(data["pitch"]))
-        if data["kind"] == "note_on":
-            self._open[key] = (float(data["beat"]), int(data.get("velocity", 80)))
-        elif data["kind"] == "note_off" and key in self._open:
-            start, velocity = self._open.pop(key)
-            self.current.append(HeardNote(start, float(data["beat"]), key[2], velocity, key[1]))
-            del self.current[: -self._limit]
-
-    def note_in(self, data: dict) -> None:
-        key = ("player", 0, int(data["pitch"]))
-        if data["kind"] == "on":
-            self._open[key] = (float(data["beat"]), int(data.get("velocity", 80)))
+    def note_out(self, event: NoteOut) -> None:
+        key = ("ai", event.channel - 1, event.pitch)  # HeardNote counts channels 0..15, as the scheduler does
+        if event.on:
+            self._open[key] = (event.beat, event.velocity)
         elif key in self._open:
             start, velocity = self._open.pop(key)
-            self.player.append(HeardNote(start, float(data["beat"]), key[2], velocity))
+            self.current.append(HeardNote(start, event.beat, key[2], velocity, key[1]))
+            del self.current[: -self._limit]
+
+    def note_in(self, event: NoteIn) -> None:
+        key = ("player", 0, event.pitch)
+        if event.on:
+            self._open[key] = (event.beat, event.velocity)
+        elif key in self._open:
+            start, velocity = self._open.pop(key)
+            self.player.append(HeardNote(start, event.beat, key[2], velocity))
 
     def last_answer(self) -> list[HeardNote]:
         """The answer sounding or last heard (notes still sounding end where they are now); in accompany mode,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel, QWidget
 
-from cocomposer.engine.core import Engine
+from cocomposer.engine.status import EngineStatus
 
 STATES = {
     "listening": ("LISTENING", "#1f7a4d"),
@@ -27,10 +27,10 @@ def _quantile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def latency_figures(engine: Engine) -> dict[str, float | int | None]:
+def latency_figures(status: EngineStatus) -> dict[str, float | int | None]:
     """Inference p50 / p99 and first-note latency (last and median) in milliseconds; late answers as a count."""
-    steps = list(engine.generator.step_seconds.copy())
-    first = list(engine.stats.first_note_seconds.copy())
+    steps = list(status.step_seconds)
+    first = list(status.first_note_seconds)
 
     def ms(value: float | None) -> float | None:
         return None if value is None else 1000 * value
@@ -40,7 +40,7 @@ def latency_figures(engine: Engine) -> dict[str, float | int | None]:
         "step_p99_ms": ms(_quantile(steps, 0.99)),
         "first_note_ms": ms(first[-1] if first else None),
         "first_note_median_ms": ms(_quantile(first, 0.5)),
-        "late": engine.scheduler.late_dropped,
+        "late": status.late_dropped,
     }
 
 

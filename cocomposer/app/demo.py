@@ -7,11 +7,13 @@ Where the MIDI backend can make virtual ports (ALSA, JACK, CoreMIDI), the phrase
 from __future__ import annotations
 
 import argparse
+import math
 import threading
 import time
 from contextlib import ExitStack
 
 from cocomposer.engine.core import Engine
+from cocomposer.engine.events import AnswerPlanned, AnswerRequested
 from cocomposer.engine.settings import Settings
 from cocomposer.errors import CocomposerError
 from cocomposer.midi import ports
@@ -93,31 +95,30 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         phrase_end: list[float] = []
         answer_end: list[float] = []
 
-        def hook(kind: str, data: dict) -> None:
-            if kind == "answer_requested":
-                phrase_end.append(time.perf_counter())
-            elif kind == "answer_planned":
-                answer_end.append(data["end_beat"])
+        def on_event(event: AnswerRequested | AnswerPlanned) -> None:
+            if isinstance(event, AnswerRequested):
+                phrase_end.append(event.time)  # the engine's clock: time.perf_counter, as the listener's stamps
+            else:
+                answer_end.append(event.end_beat)
                 planned.set()
 
-        engine.add_hook(hook)
+        engine.subscribe(on_event, AnswerRequested, AnswerPlanned)
         listener = _Listener()
         listener_port.start(listener)
         engine.start()
         stack.callback(engine.stop)
         print(f"playing the call phrase ({len(phrase)} notes, {bpm:.0f} BPM) through {how}...")
-        started = engine.clock.now()
-        beat0 = engine.clock.next_boundary(engine.clock.beat_at(started) + 0.25, "beat")
+        beat0 = math.ceil(engine.beat_at(engine.now()) + 0.25)  # the next whole beat, a little ahead
         events = sorted([(n.start, 1, n) for n in phrase] + [(n.end, 0, n) for n in phrase], key=lambda e: e[:2])
         for beat, is_on, n in events:
-            due = engine.clock.time_at(beat0 + beat)
-            while (left := due - engine.clock.now()) > 0:
+            due = engine.time_at(beat0 + beat)
+            while (left := due - engine.now()) > 0:
                 time.sleep(min(left, 0.01))
             player.send((0x90, n.pitch, n.velocity) if is_on else (0x80, n.pitch, 0))
         if not planned.wait(timeout=10 + settings.silence * 60 / bpm):
             raise CocomposerError("the engine did not answer the demo phrase within 10 s")
-        end_time = engine.clock.time_at(answer_end[0]) + 0.3
-        while engine.clock.now() < end_time:
+        end_time = engine.time_at(answer_end[0]) + 0.3
+        while engine.now() < end_time:
             time.sleep(0.01)
         first_out = next((t for t, m in listener.events if ports.is_note_on(m)), None)
         answer_notes = _notes_from_events(listener.events, engine, beat0)
@@ -140,7 +141,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
 def _notes_from_events(events: list[tuple[float, ports.Message]], engine: Engine, beat0: float) -> list[codec.Note]:
     notes, open_notes = [], {}
     for t, msg in events:
-        beat = engine.clock.beat_at(t) - beat0
+        beat = engine.beat_at(t) - beat0
         if ports.is_note_on(msg):
             open_notes[msg[1]] = (beat, msg[2])
         elif ports.is_note_off(msg) and msg[1] in open_notes:

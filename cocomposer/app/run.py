@@ -22,7 +22,10 @@ from contextlib import ExitStack
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from cocomposer.engine import commands
+from cocomposer.engine.config import EngineConfig
 from cocomposer.engine.core import Engine
+from cocomposer.engine.events import EngineError
 from cocomposer.engine.factory import build_engine
 from cocomposer.engine.settings import Settings
 from cocomposer.errors import CocomposerError
@@ -34,18 +37,6 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _status(engine: Engine) -> str:
-    s = engine.settings
-    first = sorted(engine.stats.first_note_seconds)
-    latency = f"{1000 * first[len(first) // 2]:.1f} ms" if first else "n/a"
-    return (
-        f"state {engine.state}, mode {s.mode}, style {s.style}, temperature {s.temperature}, "
-        f"{engine.clock.bpm:.1f} BPM, notes in {engine.stats.notes_in}, answers {engine.stats.answers}, "
-        f"first answer note median {latency}, dropped {engine.stats.dropped_inbound + engine.generator.dropped_jobs}, "
-        f"late notes {engine.scheduler.late_dropped}"
-    )
-
-
 def _read_commands(engine: Engine, done: threading.Event) -> None:
     for line in sys.stdin:
         words = line.strip().split(maxsplit=2)
@@ -54,20 +45,12 @@ def _read_commands(engine: Engine, done: threading.Event) -> None:
         try:
             if words[0] in ("quit", "exit", "q"):
                 break
-            if words[0] == "set" and len(words) == 3:
-                engine.settings.with_value(words[1], words[2])  # validate here to answer the player at once
-                engine.command("set", (words[1], words[2]))
-            elif words[0] == "mode" and len(words) == 2:
-                engine.settings.with_value("mode", words[1])
-                engine.command("mode", words[1])
-            elif words[0] in ("panic", "trigger", "forget"):
-                engine.command(words[0])
-            elif words[0] == "status":
-                print(_status(engine), flush=True)
+            if words[0] == "status":
+                print(engine.status().line(), flush=True)
             else:
-                print("commands: set NAME VALUE | mode NAME | panic | trigger | forget | status | quit", flush=True)
+                engine.command(commands.parse(line, engine.settings))
         except CocomposerError as err:
-            print(f"cocomposer: {err}", flush=True)
+            print(f"cocomposer: {err}; or status | quit", flush=True)
     done.set()
 
 
@@ -91,14 +74,14 @@ def run_live(args: argparse.Namespace, settings: Settings) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with ExitStack() as stack:
-            engine = build_engine(args, settings, stack)
-            engine.add_hook(_print_errors)
+            engine = build_engine(EngineConfig.from_args(args), settings, stack)
+            engine.subscribe(_print_error, EngineError)
             engine.start()
             stack.callback(engine.stop)  # runs before the ports close: every note gets its note-off
-            names = (engine.midi_in.name if engine.midi_in else "-", engine.midi_out.name)
+            status = engine.status()
             print(
-                f"cocomposer listening on '{names[0]}', playing to '{names[1]}' "
-                f"({settings.mode}, {engine.clock.bpm:.0f} BPM). Type 'status', 'panic' or 'quit'; Ctrl-C stops.",
+                f"cocomposer listening on '{status.input_name}', playing to '{status.output_name}' "
+                f"({settings.mode}, {status.bpm:.0f} BPM). Type 'status', 'panic' or 'quit'; Ctrl-C stops.",
                 flush=True,
             )
             if stdin_commands_wanted():
@@ -112,9 +95,8 @@ def run_live(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _print_errors(kind: str, data: dict) -> None:
-    if kind == "error":
-        print(f"cocomposer: {data.get('where')}: {data.get('message')}", file=sys.stderr, flush=True)
+def _print_error(error: EngineError) -> None:
+    print(f"cocomposer: {error.where}: {error.message}", file=sys.stderr, flush=True)
 
 
 PANEL_ENTRY_POINTS = "cocomposer.panel"  # the panel (package cocomposer_panel) registers itself here
@@ -144,4 +126,4 @@ def wait_until(predicate, timeout: float, interval: float = 0.005) -> bool:
     return bool(predicate())
 
 
-__all__ = ["Path", "build_engine", "display_available", "run_live", "run_ui", "stdin_commands_wanted", "wait_until"]
+__all__ = ["Path", "display_available", "run_live", "run_ui", "stdin_commands_wanted", "wait_until"]

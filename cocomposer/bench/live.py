@@ -20,7 +20,6 @@ Two numbers per condition (quiet input, then a second client flooding the input 
 
 from __future__ import annotations
 
-import argparse
 import math
 import threading
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 from cocomposer.bench.client import ClientProcess
 from cocomposer.bench.jack import full_port_name
 from cocomposer.bench.stats import Summary
+from cocomposer.engine import events as ev
 from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.engine.settings import Settings
 from cocomposer.errors import CocomposerError
@@ -72,46 +72,37 @@ class LiveConfig:
 
 
 class _Recorder:
-    """The engine's hooks, and a tap on ``scheduler.schedule`` for each answer note's intended beat."""
+    """The engine's events, with the engine's own timestamps (its clock is ``time.perf_counter``, which the player
+    process stamps with too): each answer request, note sent, end-of-phrase CC, and each answer note as it was handed
+    to the scheduler (for its intended beat)."""
 
-    def __init__(self, scheduler, phrase_end_cc: int) -> None:
+    def __init__(self, phrase_end_cc: int) -> None:
         self.cond = threading.Condition()
         self.phrase_end_cc = phrase_end_cc
-        self.phrase_end_ccs: list[int] = []  # t_ns the engine reported each end-of-phrase CC
+        self.phrase_end_ccs: list[int] = []  # t_ns the engine heard each end-of-phrase CC
         self.notes_in = 0  # note-ons and note-offs the engine heard
         self.requested: list[tuple[int, float]] = []  # (t_ns, start_beat)
         self.note_ons: list[tuple[float, int]] = []  # (send time in s, pitch), tag "answer"
         self.handed: list[tuple[int, ScheduledNote]] = []  # (t_ns the generator handed it over, note)
         self.late = 0
         self.errors: list[str] = []
-        # The engine's note_out hook gives the send time but not the note's intended beat, so wrap the scheduler's
-        # entry point: the engine calls scheduler.schedule(notes) for every note the generator finishes.
-        inner = scheduler.schedule
 
-        def tap(notes) -> None:
-            batch = list(notes)
-            t_ns = time.perf_counter_ns()
-            with self.cond:
-                self.handed.extend((t_ns, n) for n in batch if n.tag == "answer")
-            inner(batch)
-
-        scheduler.schedule = tap
-
-    def hook(self, kind: str, data: dict) -> None:
-        t_ns = time.perf_counter_ns()
+    def on_event(self, event: ev.Event) -> None:
         with self.cond:
-            if kind == "answer_requested" and data.get("tag") == "answer":
-                self.requested.append((t_ns, float(data["start_beat"])))
-            elif kind == "note_out" and data.get("tag") == "answer" and data.get("kind") == "note_on":
-                self.note_ons.append((float(data["time"]), int(data["pitch"])))
-            elif kind == "cc" and data.get("number") == self.phrase_end_cc:
-                self.phrase_end_ccs.append(t_ns)
-            elif kind == "note_in":
+            if isinstance(event, ev.AnswerRequested) and event.tag == "answer":
+                self.requested.append((int(event.time * 1e9), event.start_beat))
+            elif isinstance(event, ev.NoteOut) and event.tag == "answer" and event.on:
+                self.note_ons.append((event.time, event.pitch))
+            elif isinstance(event, ev.NotesScheduled):
+                self.handed.extend((int(event.time * 1e9), n) for n in event.notes if n.tag == "answer")
+            elif isinstance(event, ev.ControlIn) and event.number == self.phrase_end_cc:
+                self.phrase_end_ccs.append(int(event.time * 1e9))
+            elif isinstance(event, ev.NoteIn):
                 self.notes_in += 1
-            elif kind == "late":
+            elif isinstance(event, ev.Late):
                 self.late += 1
-            elif kind == "error":
-                self.errors.append(f"{data.get('where')}: {data.get('message')}")
+            elif isinstance(event, ev.EngineError):
+                self.errors.append(f"{event.where}: {event.message}")
             self.cond.notify_all()
 
     def marks(self) -> tuple[int, int, int, int]:
@@ -135,9 +126,9 @@ def _call(beat0: float, pitches: Sequence[int], cc: int, time_at: Callable[[floa
 def _run_phrases(
     engine, rec: _Recorder, player: ClientProcess, config: LiveConfig, pitches: Sequence[int]
 ) -> list[dict]:
-    clock = engine.clock
+    clock = engine  # the facade: beat_at, time_at, now
     lead = 0.08 * config.bpm / 60  # beats: time for the play command to reach the player
-    beat0 = math.ceil(clock.beat() + lead)
+    beat0 = math.ceil(clock.beat_at(clock.now()) + lead)
     phrases: list[dict] = []
     limit = config.warmup + config.phrases * (config.max_factor if config.until_measured else 1)
     measured = 0
@@ -147,8 +138,10 @@ def _run_phrases(
             measured += 1
             if measured >= config.phrases:
                 break
-        if beat0 + 0.25 < clock.beat() + lead:  # fell behind: start on the next beat that can still be reached
-            beat0 = math.ceil(clock.beat() + lead)
+        if (
+            beat0 + 0.25 < clock.beat_at(clock.now()) + lead
+        ):  # fell behind: start on the next beat that can still be reached
+            beat0 = math.ceil(clock.beat_at(clock.now()) + lead)
         call = [pitches[(k + i) % len(pitches)] for i in range(CALL_NOTES)]
         asked, ccs = rec.marks()[0], len(rec.phrase_end_ccs)
         sent = player.ask({"play": _call(beat0, call, config.phrase_end_cc, clock.time_at)}, timeout=15.0)["sent"]
@@ -160,10 +153,9 @@ def _run_phrases(
             "requested": rec.requested[asked] if answered else None,
         }
         if not answered:  # what the mode thought when the phrase end went unanswered (read racily: a clue only)
-            mode = engine.mode
+            status = engine.status()
             phrase["unanswered"] = {
-                "state": mode.state, "held": sorted(getattr(mode, "held", ())),
-                "phrase_start": getattr(mode, "phrase_start", None), "engine_saw_cc": len(rec.phrase_end_ccs) > ccs,
+                "state": status.state, "held": list(status.held), "engine_saw_cc": len(rec.phrase_end_ccs) > ccs,
             }  # fmt: skip
         phrases.append(phrase)
         beat0 += CYCLE_BEATS
@@ -308,22 +300,20 @@ def measure_live(
 
     ``xruns()`` counts the server's xruns so far (cycles a client ran late in, when MIDI can be lost), if known.
     """
+    from cocomposer.engine.config import EngineConfig
     from cocomposer.engine.factory import build_engine
 
     settings = config.settings()
-    args = argparse.Namespace(
-        model=model, in_port=None, out_port=None, api="jack", sync="internal", output_offset=0.0,
-        seed=config.seed, clock_in=None, clock_out=False, record=None,
-    )  # fmt: skip
+    engine_config = EngineConfig(model=model, api="jack", seed=config.seed)
     results: dict = {"settings": {"bpm": config.bpm, "quantize": "off", "answer_beats": 1, "cycle_beats": CYCLE_BEATS}}
     with ExitStack() as stack:
-        engine = build_engine(args, settings, stack)
-        rec = _Recorder(engine.scheduler, settings.phrase_end_cc)
-        engine.add_hook(rec.hook)
+        engine = build_engine(engine_config, settings, stack)
+        rec = _Recorder(settings.phrase_end_cc)
+        engine.subscribe(rec.on_event)
         engine.start()
         stack.callback(engine.stop)
-        engine_in = full_port_name(engine.midi_in.name, "destination")
-        engine_out = full_port_name(engine.midi_out.name, "source")
+        engine_in = full_port_name(engine.status().input_name, "destination")
+        engine_out = full_port_name(engine.status().output_name, "source")
         player = ClientProcess(["player", "--to", engine_in, "--from", engine_out])
         stack.callback(player.finish, {"quit": True})
         for condition in config.conditions:
@@ -334,18 +324,19 @@ def measure_live(
             log(f"  end to end, {condition}: {config.warmup} + {config.phrases} phrases at {config.bpm:g} BPM")
             before, xruns_before = rec.marks(), xruns()
             heard_before = rec.notes_in + len(rec.phrase_end_ccs)
-            dropped_before = (engine.stats.dropped_inbound, engine.generator.dropped_jobs)
+            dropped_before = engine.status().dropped
             try:
                 phrases = _run_phrases(engine, rec, player, config, pitches)
             finally:
                 flooded = flood.finish() if flood is not None else None
             arrivals = player.ask({"arrivals": True}, timeout=10.0)["arrivals"]
+            engine.notifier.flush()
             after = rec.marks()
             with rec.cond:
                 sent = rec.note_ons[before[1] : after[1]]
                 handed = rec.handed[before[2] : after[2]]
             result = analyse(
-                phrases, arrivals, sent, handed, engine.clock, engine.scheduler.output_offset,
+                phrases, arrivals, sent, handed, engine, engine.status().output_offset,
                 settings.out_channel - 1, ANSWER_BARS * settings.beats_per_bar,
             )  # fmt: skip
             result["late_dropped"] = after[3] - before[3]
@@ -353,8 +344,7 @@ def measure_live(
             result["input_unheard"] = played - (rec.notes_in + len(rec.phrase_end_ccs) - heard_before)
             xruns_after = xruns()
             result["jack_xruns"] = None if xruns_after is None else xruns_after - (xruns_before or 0)
-            result["dropped_inbound"] = engine.stats.dropped_inbound - dropped_before[0]
-            result["dropped_jobs"] = engine.generator.dropped_jobs - dropped_before[1]
+            result["dropped"] = engine.status().dropped - dropped_before  # player messages and model jobs
             if flooded:
                 result["flood_rate_achieved"] = flooded["sent"] / max(flooded["seconds"], 1e-9)
             results[condition] = result

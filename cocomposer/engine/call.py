@@ -11,10 +11,13 @@ call's swing.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
+from cocomposer.engine.modes import RequestAnswer
 from cocomposer.engine.settings import Settings
+from cocomposer.engine.worker import Answer
 from cocomposer.model.sampling import Controls
 from cocomposer.model.shape import CallShape, read_call, register_of
 from cocomposer.music import codec
@@ -73,4 +76,36 @@ def follow(controls: Controls, call: CallShape | None) -> Controls:
         high=call.high,
         max_polyphony=min(controls.max_polyphony, call.voices),
         register=register_of(call),
+    )
+
+
+def answer_job(
+    action: RequestAnswer,
+    request_id: int,
+    settings: Settings,
+    memory: CallMemory,
+    key: Key | None,
+    mood_key: Key | None,
+    bias: np.ndarray | None,
+    velocity_at: Callable[[float], int],
+) -> Answer:
+    """What the generator is asked for: an accompaniment plays its own part; an answer answers in kind (the call's
+    register, voices, swing and syncopation, and a cadence in ``key``)."""
+    call = memory.shape(action.start_beat, settings) if action.tag == "answer" else None
+    mood = settings.mood if settings.mood != "auto" else (key.mode if key else "major")
+    return Answer(
+        request_id,
+        action.start_beat,
+        action.beats,
+        action.tag,
+        action.channel,
+        follow(settings.controls(key, bias=bias, mood_key=mood_key), call),
+        velocity_at,
+        settings.style,
+        mood,
+        action.replace,
+        cadence=settings.cadence if action.tag == "answer" else 0.0,
+        key=key,
+        swing=call.swing if call is not None else 0.0,
+        syncopation=call.syncopation if call is not None else 0.0,
     )

@@ -3,7 +3,8 @@
 MIDI reaches it through one bounded queue, put there by the port's driver callback, which does nothing else.
 Commands (from the CLI, the panel, a CC binding) and the generator's news come through a second queue that never
 blocks and never drops. The engine decides, the generator thinks, the scheduler plays. Hooks report what happens
-(notes in and out, state, latency, errors) to the panel and the recorder.
+(notes in and out, state, latency, errors) to the panel and the recorder as typed events
+(:mod:`cocomposer.engine.events`), delivered on the notifier's thread, never on a timing thread.
 
 What the player sends is never lost to the model while fewer than ``INBOUND_LIMIT`` messages wait for the engine
 thread (and fewer than ``generator.JOB_QUEUE_SIZE`` notes wait for the model); beyond that the newest are dropped
@@ -18,12 +19,16 @@ import threading
 import time
 from collections.abc import Callable
 
-from cocomposer.engine.call import CallMemory, follow
+from cocomposer.engine import commands as cmd
+from cocomposer.engine import events as ev
+from cocomposer.engine.call import CallMemory, answer_job
 from cocomposer.engine.modes import Action, CancelAnswer, RequestAnswer, make_mode
+from cocomposer.engine.notifier import Handler, Notifier
 from cocomposer.engine.scheduler import ScheduledNote, Scheduler
 from cocomposer.engine.settings import Settings
 from cocomposer.engine.stats import Stats
-from cocomposer.engine.worker import Answer, ForgetPlayer, Generator, Listen, SetMeter
+from cocomposer.engine.status import EngineStatus
+from cocomposer.engine.worker import ForgetPlayer, Generator, Listen, SetMeter
 from cocomposer.errors import ConfigError
 from cocomposer.midi import ports
 from cocomposer.model.runtime import OnnxModel
@@ -35,8 +40,6 @@ INBOUND_LIMIT = 10_000  # MIDI messages waiting for the engine thread; beyond th
 BATCH = 256  # MIDI messages handled in a row before commands and the mode get their turn
 POLL_SECONDS = 0.002
 ANSWER_LEAD_SECONDS = 0.008  # an answer starts at least this far ahead: time to sample its first note (about 1-3 ms)
-COMMANDS = ("set", "mode", "panic", "trigger", "settings", "forget", "call")
-Hook = Callable[[str, dict], None]
 
 
 class Engine:
@@ -64,7 +67,7 @@ class Engine:
         self.midi_in, self.midi_out = midi_in, midi_out
         self.model = model
         self.stats = Stats()
-        self._hooks: list[Hook] = []
+        self.notifier = Notifier()
         self._inbound: queue.Queue = queue.Queue(maxsize=INBOUND_LIMIT)
         self._control: queue.SimpleQueue = queue.SimpleQueue()  # reentrant: a signal handler may put here
         # Guards which requests are still wanted against cancel/schedule races; never held for a model step.
@@ -88,6 +91,7 @@ class Engine:
 
     # -- life cycle ------------------------------------------------------------------------------------------------
     def start(self) -> None:
+        self.notifier.start()
         self.generator.start()
         self.scheduler.start()
         self._running.set()
@@ -108,7 +112,7 @@ class Engine:
             try:
                 self.midi_in.close()
             except Exception as err:  # a port that fails to close must not keep the notes open
-                self._emit("error", {"where": "stop", "message": f"closing the input: {type(err).__name__}: {err}"})
+                self._emit(ev.EngineError("stop", f"closing the input: {type(err).__name__}: {err}"))
         self._running.clear()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(2.0)
@@ -118,6 +122,7 @@ class Engine:
         self.generator.stop()
         self.scheduler.stop()  # ends its thread, then closes every note it opened
         self._set_state("stopped")
+        self.notifier.stop()  # delivers what is queued (the last note-offs) first
 
     def sink(self, t_ns: int, message: ports.Message) -> None:
         """The MIDI driver's callback target: enqueue and return."""
@@ -126,52 +131,66 @@ class Engine:
         except queue.Full:
             self.stats.dropped_inbound += 1
 
-    def command(self, name: str, value: object = None) -> None:
-        """Queue a command for the engine thread (never blocks):
+    def command(self, command: cmd.Command) -> None:
+        """Queue a command (see :mod:`cocomposer.engine.commands`) for the engine thread; never blocks. A bad
+        command or value is reported as an :class:`~cocomposer.engine.events.EngineError` event."""
+        self._control.put(("cmd", command, None))
 
-        ``set`` (value: (setting, value)), ``mode`` (value: a mode name), ``panic``, ``trigger``, ``settings``
-        (value: a whole Settings), ``call`` (value: a function of the engine, run on its thread). A bad command or
-        value is reported through the "error" hook.
-        """
-        self._control.put(("cmd", name, value))
-
-    def add_hook(self, hook: Hook) -> None:
-        self._hooks.append(hook)
+    def subscribe(self, handler: Handler, *types: type) -> Callable[[], None]:
+        """``handler(event)`` for each event of ``types`` (all events when none), on the notifier's thread; returns
+        a function that unsubscribes. See :mod:`cocomposer.engine.events`."""
+        return self.notifier.subscribe(handler, *types)
 
     @property
     def state(self) -> str:
         return self._state
 
-    # -- hooks -----------------------------------------------------------------------------------------------------
-    def _emit(self, kind: str, data: dict) -> None:
-        if kind == "first_note":
-            self.stats.first_note_seconds.append(data["seconds"])
-        elif kind == "error":
-            self.stats.errors += 1
-        elif kind == "answer_planned" and not data["cancelled"]:
-            self._control.put(("planned", (data["tag"], data["request_id"]), data["end_beat"]))
-        for hook in list(self._hooks):
-            try:
-                hook(kind, data)
-            except Exception:  # a hook (the panel, a recorder) must never stop the engine
-                self.stats.errors += 1
+    def status(self) -> EngineStatus:
+        """A snapshot of the engine, safe from any thread (see :class:`~cocomposer.engine.status.EngineStatus`)."""
+        return EngineStatus.of(self)
 
-    def _on_scheduler_event(self, kind: str, note: ScheduledNote | None, message: object, t: float) -> None:
-        if kind == "late":
-            self._emit("late", {"pitch": note.pitch if note else None, "time": t})
-        elif note is not None:
-            self._emit(
-                "note_out",
-                {
-                    "kind": kind,
-                    "pitch": note.pitch,
-                    "channel": note.channel,
-                    "tag": note.tag,
-                    "velocity": note.velocity,
-                    "time": t,
-                    "beat": self.clock.beat_at(t),
-                },
-            )
+    def held_keys(self) -> set[tuple[int, int]]:
+        """(channel 1..16, pitch) of every key the player holds down now."""
+        return set(self._held)
+
+    def sounding(self) -> set[tuple[int, int]]:
+        """(channel 1..16, pitch) of every note cocomposer holds open now (passed-through notes too)."""
+        return {(channel + 1, pitch) for channel, pitch in self.scheduler.open_notes()}
+
+    def scheduled(self, tag: str | None = None) -> list[ScheduledNote]:
+        """The notes waiting to be played or to end (of ``tag``, or all), for the piano roll."""
+        return self.scheduler.pending(tag)
+
+    def beat_at(self, t: float) -> float:
+        """The session clock's beat at engine time ``t``."""
+        return self.clock.beat_at(t)
+
+    def time_at(self, beat: float) -> float:
+        """The engine time of ``beat`` on the session clock."""
+        return self.clock.time_at(beat)
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until the engine thread, then the generator, have handled everything queued so far, and their
+        events have reached the subscribers; False on timeout."""
+        barrier = cmd.Sync()
+        self.command(barrier)
+        return barrier.wait(timeout) and self.notifier.flush(timeout)
+
+    # -- hooks -----------------------------------------------------------------------------------------------------
+    def _emit(self, event: ev.Event) -> None:
+        """Count what the engine itself needs from ``event``, then queue it for the subscribers (never blocks)."""
+        if isinstance(event, ev.FirstNote):
+            self.stats.first_note_seconds.append(event.seconds)
+        elif isinstance(event, ev.EngineError):
+            self.stats.errors += 1
+        elif isinstance(event, ev.AnswerPlanned) and not event.cancelled:
+            self._control.put(("planned", (event.tag, event.request_id), event.end_beat))
+        self.notifier.publish(event)
+
+    def _on_scheduler_event(self, kind: str, note: ScheduledNote | None, message: tuple[int, ...], t: float) -> None:
+        event = ev.from_scheduler(kind, note, message, t, self.clock.beat_at(t))
+        if event is not None:
+            self._emit(event)
 
     # -- the engine thread -----------------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -206,7 +225,7 @@ class Engine:
         if self.scheduler.error is not None and not self._scheduler_error_reported:
             self._scheduler_error_reported = True
             error = self.scheduler.error
-            self._emit("error", {"where": "scheduler", "message": f"{type(error).__name__}: {error}"})
+            self._emit(ev.EngineError("scheduler", f"{type(error).__name__}: {error}"))
 
     def _drain_control(self) -> None:
         while True:
@@ -224,12 +243,12 @@ class Engine:
         try:
             fn(*args)
         except Exception as err:
-            self._emit("error", {"where": "engine", "message": f"{type(err).__name__}: {err}"})
+            self._emit(ev.EngineError("engine", f"{type(err).__name__}: {err}"))
 
     def _set_state(self, state: str) -> None:
         if state != self._state:
             self._state = state
-            self._emit("state", {"state": state})
+            self._emit(ev.StateChanged(state))
 
     def _thru(self) -> bool:
         return self.settings.thru or self.settings.mode == "thru"
@@ -261,7 +280,7 @@ class Engine:
         elif is_off:
             return  # the release of a key nobody pressed (or one already released): nothing to hear
         elif kind == 0xB0 and len(msg) >= 3:
-            self._on_cc(msg[1], msg[2], self.clock.beat_at(t))
+            self._on_cc(channel, msg[1], msg[2], self.clock.beat_at(t), t)
             if self._thru():
                 self.scheduler.send_now(msg)
         elif self._thru():
@@ -279,7 +298,7 @@ class Engine:
         self._perform([a for a in actions if isinstance(a, CancelAnswer)])
         self.generator.submit(Listen("on", pitch, beat))
         self._perform([a for a in actions if not isinstance(a, CancelAnswer)])
-        self._emit("note_in", {"kind": "on", "pitch": pitch, "velocity": velocity, "time": t, "beat": beat})
+        self._emit(ev.NoteIn(True, pitch, velocity, channel, t, beat))
 
     def _note_off(self, channel: int, pitch: int, beat: float, t: float, msg: ports.Message) -> None:
         self._held.discard((channel, pitch))
@@ -289,41 +308,38 @@ class Engine:
             return  # the same pitch is still held on another channel: the model hears one key per pitch
         self.generator.submit(Listen("off", pitch, beat))
         self._perform(self.mode.on_note_off(pitch, beat))
-        self._emit("note_in", {"kind": "off", "pitch": pitch, "velocity": 0, "time": t, "beat": beat})
+        self._emit(ev.NoteIn(False, pitch, 0, channel, t, beat))
 
-    def _on_cc(self, number: int, value: int, beat: float) -> None:
+    def _on_cc(self, channel: int, number: int, value: int, beat: float, t: float) -> None:
         if self.settings.panic_cc is not None and number == self.settings.panic_cc and value >= 64:
             self.panic_now()
             return
         name = self.settings.cc.get(number)
         if name is not None:
             self._set(name, self.settings.with_cc(name, value))
-        self._emit("cc", {"number": number, "value": value})
+        self._emit(ev.ControlIn(number, value, channel, t))
         self._perform(self.mode.on_cc(number, value, beat))
 
-    def _on_command(self, name: str, value: object) -> None:
-        beat = self.clock.beat_at(self.now())
-        if name == "panic":
+    def _on_command(self, command: cmd.Command, _: object = None) -> None:
+        if isinstance(command, cmd.Panic):
             self.panic_now()
-        elif name == "trigger":
-            self._perform(self.mode.trigger(beat))
-        elif name == "set":
-            if not (isinstance(value, tuple | list) and len(value) == 2):
-                raise ConfigError(f"the set command takes (setting, value), got {value!r}")
-            setting, raw = value
-            self._set(setting, self.settings.with_value(setting, raw))
-        elif name == "mode":
-            self._set("mode", self.settings.with_value("mode", value))
-        elif name == "forget":
-            self.generator.submit(ForgetPlayer())  # the player model starts afresh
-        elif name == "settings":
-            if not isinstance(value, Settings):
-                raise ConfigError(f"the settings command takes a Settings, got {value!r}")
-            self._set("*", value)
-        elif name == "call":
-            value(self)  # type: ignore[operator]
+        elif isinstance(command, cmd.Trigger):
+            self._perform(self.mode.trigger(self.clock.beat_at(self.now())))
+        elif isinstance(command, cmd.Set):
+            self._set(command.name, self.settings.with_value(command.name, command.value))
+        elif isinstance(command, cmd.SetMode):
+            self._set("mode", self.settings.with_value("mode", command.mode))
+        elif isinstance(command, cmd.Forget):
+            self.generator.submit(ForgetPlayer())
+        elif isinstance(command, cmd.ApplySettings | cmd.Update):
+            settings = command.settings if isinstance(command, cmd.ApplySettings) else command.change(self.settings)
+            if not isinstance(settings, Settings):
+                raise ConfigError(f"a preset is a whole Settings, got {settings!r}")
+            self._set("*", settings)
+        elif isinstance(command, cmd.Sync):
+            self.generator.submit(lambda worker: command.done.set())  # runs after every job queued before it
         else:
-            raise ConfigError(f"unknown command {name!r}; commands: {', '.join(COMMANDS)}")
+            raise ConfigError(f"unknown command {command!r}; commands: {cmd.WORDS}")
 
     def _set(self, name: str, settings: Settings) -> None:
         old = self.settings
@@ -339,7 +355,7 @@ class Engine:
             self.clock.beats_per_bar = settings.beats_per_bar
         if settings.model_meter != old.model_meter:
             self.generator.submit(SetMeter(settings.model_meter))
-        self._emit("settings", {"name": name, "settings": settings})
+        self._emit(ev.SettingsChanged(name, settings))
 
     # -- actions ---------------------------------------------------------------------------------------------------
     def _earliest(self, beat: float) -> float:
@@ -369,7 +385,6 @@ class Engine:
 
     def _request(self, action: RequestAnswer) -> None:
         key = self.auto_key()
-        mood = self.settings.mood if self.settings.mood != "auto" else (key.mode if key else "major")
         with self._lock:
             self._next_request += 1
             request_id = self._next_request
@@ -381,28 +396,10 @@ class Engine:
             while len(ids) > 64:  # appended plans long since played
                 ids.discard(min(ids))
         self.stats.answers += 1
-        s = self.settings  # an accompaniment plays its own part; an answer answers in kind (the call's shape)
-        call = self._call.shape(action.start_beat, s) if action.tag == "answer" else None
         bias = self.preferences.bias() if self.preferences is not None else None
-        self.generator.submit(
-            Answer(
-                request_id,
-                action.start_beat,
-                action.beats,
-                action.tag,
-                action.channel,
-                follow(s.controls(key, bias=bias, mood_key=self.mood_key()), call),
-                self._velocity_at,
-                self.settings.style,
-                mood,
-                action.replace,
-                cadence=self.settings.cadence if action.tag == "answer" else 0.0,
-                key=key,
-                swing=call.swing if call is not None else 0.0,
-                syncopation=call.syncopation if call is not None else 0.0,
-            )
-        )
-        self._emit("answer_requested", {"tag": action.tag, "start_beat": action.start_beat, "beats": action.beats})
+        job = answer_job(action, request_id, self.settings, self._call, key, self.mood_key(), bias, self._velocity_at)
+        self.generator.submit(job)
+        self._emit(ev.AnswerRequested(action.tag, action.start_beat, action.beats, self.now()))
 
     def _wanted(self, tag: str, request_id: int) -> bool:
         with self._lock:
@@ -418,13 +415,14 @@ class Engine:
                 if request_id != self._last_answer_id:
                     self._last_answer_id, self.last_answer = request_id, []
                 self.last_answer = [*self.last_answer, *notes]  # a new list: readers on other threads see a whole one
+        self._emit(ev.NotesScheduled(tuple(notes), request_id, self.now()))
         return True
 
     def _cancel(self, tag: str) -> None:
         with self._lock:
             self._request_ids.setdefault(tag, set()).clear()  # late notes of its requests are refused
             self.scheduler.cancel(tag)
-        self._emit("cancelled", {"tag": tag})
+        self._emit(ev.AnswerCancelled(tag))
 
     def _cancel_all(self) -> None:
         for tag in list(self._request_ids):
@@ -435,4 +433,4 @@ class Engine:
         self._cancel_all()
         self.scheduler.panic()
         self.mode.panic()
-        self._emit("panic", {})
+        self._emit(ev.Panicked(self.now()))

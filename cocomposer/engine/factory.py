@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 from contextlib import ExitStack
 
+from cocomposer.engine.config import SYNC_SOURCES, EngineConfig
 from cocomposer.engine.core import Engine
 from cocomposer.engine.settings import Settings
 from cocomposer.errors import ConfigError
@@ -12,12 +12,14 @@ from cocomposer.midi import ports
 from cocomposer.model.runtime import OnnxModel
 
 
-def build_engine(args: argparse.Namespace, settings: Settings, stack: ExitStack) -> Engine:
-    """Open ports and model as the flags say; everything opened is closed by ``stack``."""
-    model = OnnxModel.load(args.model)
-    midi_in = stack.enter_context(ports.open_input(args.in_port, args.api))
-    midi_out = stack.enter_context(ports.open_output(args.out_port, args.api))
-    sync = args.sync
+def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> Engine:
+    """Open ports and model as ``config`` says; everything opened is closed by ``stack``."""
+    if config.sync not in SYNC_SOURCES:
+        raise ConfigError(f"sync must be one of {', '.join(SYNC_SOURCES)}, got {config.sync!r}")
+    model = OnnxModel.load(config.model)
+    midi_in = stack.enter_context(ports.open_input(config.in_port, config.api))
+    midi_out = stack.enter_context(ports.open_output(config.out_port, config.api))
+    sync = config.sync
     if sync == "link":
         from cocomposer.timing.link import LinkClock
 
@@ -30,29 +32,28 @@ def build_engine(args: argparse.Namespace, settings: Settings, stack: ExitStack)
         midi_out,
         settings,
         clock=clock,
-        sync="midi-clock" if sync == "midi-clock" else sync,
-        output_offset=args.output_offset / 1000.0,
-        seed=args.seed,
+        sync=sync,
+        output_offset=config.output_offset_ms / 1000.0,
+        seed=config.seed,
     )
-    if args.clock_in:
+    if config.clock_in:
         if sync != "midi-clock":
             raise ConfigError("--clock-in only makes sense with --sync midi-clock")
-        clock_port = stack.enter_context(ports.open_input(args.clock_in, args.api, virtual_name="cocomposer clock"))
+        clock_port = stack.enter_context(ports.open_input(config.clock_in, config.api, virtual_name="cocomposer clock"))
         clock_port.start(engine.sink)
-    if args.clock_out:
-        from cocomposer.timing.clock import InternalClock
+    if config.clock_out:
         from cocomposer.timing.midi_clock import ClockSender
 
-        if not isinstance(engine.clock, InternalClock):
+        if sync != "internal":
             raise ConfigError(
                 "--clock-out sends the internal tempo; it cannot be combined with --sync midi-clock or link"
             )
         sender = ClockSender(midi_out.send, engine.clock)
         sender.start()
         stack.callback(sender.stop)
-    if args.record:
+    if config.record:
         from cocomposer.engine.recorder import Recorder
 
         recorder = Recorder(engine)
-        stack.callback(lambda: recorder.save(args.record))
+        stack.callback(lambda: recorder.save(config.record))
     return engine

@@ -1,6 +1,6 @@
 """Session recording: the player's notes and cocomposer's, as two tracks of a MIDI file (`cocomposer run --record`).
 
-The recorder listens to the engine's hooks ("note_in", "note_out"), so it sees exactly what was heard and what was
+The recorder subscribes to the engine's NoteIn and NoteOut events, so it sees exactly what was heard and what was
 sent, with beats on the session's clock. Notes still held when the session ends are closed at its last beat.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from cocomposer.engine.events import NoteIn, NoteOut
 from cocomposer.music.codec import Note
 from cocomposer.music.midifile import write_tracks
 
@@ -24,14 +25,13 @@ class Recorder:
         self.ai: list[Note] = []
         self._open: dict[tuple[str, int, int], tuple[float, int]] = {}
         self._last_beat = 0.0
-        engine.add_hook(self._on_event)
+        engine.subscribe(self._on_event, NoteIn, NoteOut)
 
-    def _on_event(self, kind: str, data: dict) -> None:
-        if kind == "note_in":
-            self._note(PLAYER_TRACK, 0, data["kind"] == "on", data["pitch"], data.get("velocity", 0), data["beat"])
-        elif kind == "note_out" and data.get("kind") in ("note_on", "note_off"):
-            on = data["kind"] == "note_on"
-            self._note(AI_TRACK, data.get("channel", 0), on, data["pitch"], data.get("velocity", 0), data["beat"])
+    def _on_event(self, event: NoteIn | NoteOut) -> None:
+        if isinstance(event, NoteIn):
+            self._note(PLAYER_TRACK, 0, event.on, event.pitch, event.velocity, event.beat)
+        else:
+            self._note(AI_TRACK, event.channel, event.on, event.pitch, event.velocity, event.beat)
 
     def _note(self, track: str, channel: int, on: bool, pitch: int, velocity: int, beat: float) -> None:
         with self._lock:
@@ -48,9 +48,10 @@ class Recorder:
 
     def save(self, path: Path | str) -> None:
         """Write both tracks (tempo: the clock's at the end of the session)."""
+        self._engine.notifier.flush()
         with self._lock:
             for (track, _, pitch), (start, velocity) in self._open.items():
                 self._store(track, Note(start, max(self._last_beat, start), pitch, velocity))
             self._open.clear()
             player, ai = sorted(self.player), sorted(self.ai)
-        write_tracks(path, [(PLAYER_TRACK, player, 0), (AI_TRACK, ai, 1)], bpm=self._engine.clock.bpm)
+        write_tracks(path, [(PLAYER_TRACK, player, 0), (AI_TRACK, ai, 1)], bpm=self._engine.status().bpm)

@@ -83,6 +83,11 @@ class Scheduler:
     ``hooks(kind, note, message, t)`` is called after each send, outside the lock, with kind "note_on", "note_off",
     "message" (a control or pass-through message) or "late" (a dropped note-on, not sent); its errors are logged and
     counted in ``hook_errors``, never raised.
+
+    Nothing is sent under the lock that guards the heap and the open notes (which the engine and generator threads
+    wait on to schedule, cancel or panic): what to send is decided under it and queued on an outbox in that order,
+    and the thread that queued it sends the outbox after letting go, under a second lock that only senders take, so
+    messages leave in the order they were decided (a note-off never overtakes its note-on).
     """
 
     def __init__(
@@ -110,6 +115,8 @@ class Scheduler:
         self.output_offset, self.max_note_seconds, self.late_tolerance = output_offset, max_note_seconds, late_tolerance
         self._max_wait = max_wait
         self._cond = threading.Condition()
+        self._outbox: deque[tuple[int, ...]] = deque()  # decided under _cond, sent under _sending, in order
+        self._sending = threading.Lock()
         self._heap: list[_Entry] = []
         self._seq = itertools.count()
         self._open: dict[tuple[int, int], _Open] = {}
@@ -165,14 +172,15 @@ class Scheduler:
                 if self._stopping:
                     return
                 now = self._clock.now()
-                try:
-                    calls = self._process_due(now)
-                except Exception as err:
-                    log.exception("the scheduler could not send; it stops (notes it opened stay tracked)")
-                    self.error = err
-                    return
+                calls = self._process_due(now)
                 if not calls:
                     self._clock.wait_until(self._cond, min(self._next_due(), now + self._max_wait))
+            try:
+                self._flush()
+            except Exception as err:
+                log.exception("the scheduler could not send; it stops (notes it opened stay tracked)")
+                self.error = err
+                return
             self._fire(calls)
 
     # -- commands ----------------------------------------------------------------------------------------------
@@ -202,6 +210,7 @@ class Scheduler:
             for note in batch:
                 self._push(note)
             self._cond.notify_all()
+        self._flush()
         self._fire(calls)
 
     def cancel(self, tag: str) -> None:
@@ -220,6 +229,7 @@ class Scheduler:
                 self._send((CONTROL_CHANGE | channel, ALL_NOTES_OFF, 0), "message", None, now, calls)
                 self._send((CONTROL_CHANGE | channel, SUSTAIN, 0), "message", None, now, calls)
             self._cond.notify_all()
+        self._flush()
         self._fire(calls)
 
     def send_now(self, message: Sequence[int]) -> bool:
@@ -250,6 +260,7 @@ class Scheduler:
                     return False
             else:
                 self._send(msg, "message", None, now, calls)
+        self._flush()
         self._fire(calls)
         return True
 
@@ -259,6 +270,7 @@ class Scheduler:
             sent_before = self.sent
             calls = self._process_due(self._clock.now() if now is None else now)
             sent = self.sent - sent_before
+        self._flush()
         self._fire(calls)
         return sent
 
@@ -350,11 +362,30 @@ class Scheduler:
         heapq.heapify(self._heap)
 
     def _send(self, message: tuple[int, ...], kind: str, note: ScheduledNote | None, now: float, calls: list) -> None:
-        self._out.send(message)
+        """Decide to send ``message`` (under ``_cond``): it joins the outbox, which :meth:`_flush` sends."""
+        self._outbox.append(message)
         self.sent += 1
         if message[0] < 0xF0:
             self._channels.add(message[0] & 0x0F)
         calls.append((kind, note, message, now))
+
+    def _flush(self) -> None:
+        """Send the outbox in order, outside ``_cond``. Whoever holds ``_sending`` drains it all, so a message
+        queued by another thread meanwhile leaves after the ones decided before it. Every message is tried; the
+        first send error is raised after."""
+        error: Exception | None = None
+        with self._sending:
+            while True:
+                try:
+                    message = self._outbox.popleft()
+                except IndexError:
+                    break
+                try:
+                    self._out.send(message)
+                except Exception as err:
+                    error = error or err
+        if error is not None:
+            raise error
 
     def _fire(self, calls: list[tuple[str, ScheduledNote | None, tuple[int, ...], float]]) -> None:
         if self._hooks is None:

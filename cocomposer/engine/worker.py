@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cocomposer.engine.events import AnswerPlanned, EngineError, Event, FirstNote
 from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.model.continuation import continue_from
 from cocomposer.model.player import PlayerModel
@@ -94,12 +95,12 @@ class Generator:
         self,
         model: OnnxModel,
         schedule: Callable[[list[ScheduledNote], int], bool],
-        emit: Callable[[str, dict], None],
+        emit: Callable[[Event], None],
         seed: int | None = None,
         wanted: Callable[[str, int], bool] | None = None,
     ) -> None:
         """``schedule(notes, request_id)`` hands notes to the scheduler and returns False once that request was
-        cancelled (the generator then stops sampling it); ``emit(kind, data)`` reports to the engine's hooks;
+        cancelled (the generator then stops sampling it); ``emit(event)`` reports to the engine's subscribers;
         ``wanted(tag, request_id)`` says whether an answer is still wanted: one that is not is no longer sampled, and
         a player's note rewinds it (without ``wanted``, answers are sampled until ``schedule`` refuses a note, and a
         player's note rewinds every plan)."""
@@ -168,7 +169,7 @@ class Generator:
                 elif callable(job):
                     job(self)
             except Exception as err:
-                self.emit("error", {"where": "generator", "message": f"{type(err).__name__}: {err}"})
+                self.emit(EngineError("generator", f"{type(err).__name__}: {err}"))
             if self.jobs.empty():
                 self.idle.set()
 
@@ -309,7 +310,7 @@ class Generator:
                 return
             if first[0]:
                 first[0] = False
-                self.emit("first_note", {"request_id": job.request_id, "seconds": time.perf_counter() - started})
+                self.emit(FirstNote(job.request_id, time.perf_counter() - started))
 
         steps_before = self.model.steps
         cadence = None
@@ -335,13 +336,12 @@ class Generator:
             )
         )
         self.emit(
-            "answer_planned",
-            {
-                "request_id": job.request_id,
-                "tag": job.tag,
-                "notes": len(result.notes),
-                "end_beat": result.end_tick / codec.TICKS_PER_BEAT + offset,
-                "seconds": time.perf_counter() - started,
-                "cancelled": stop_now(),
-            },
+            AnswerPlanned(
+                job.request_id,
+                job.tag,
+                len(result.notes),
+                result.end_tick / codec.TICKS_PER_BEAT + offset,
+                time.perf_counter() - started,
+                stop_now(),
+            )
         )
