@@ -33,3 +33,11 @@ class MidiFileError(CocomposerError, ValueError):
 
 class DataError(CocomposerError, RuntimeError):
     """The training corpus could not be prepared or read."""
+
+
+class CodecError(CocomposerError, ValueError):
+    """A token, a shift or a transposition the event codec cannot represent."""
+
+
+class BenchError(CocomposerError, RuntimeError):
+    """A benchmark could not measure what it set out to (a process that never got ready, a port that never came)."""

@@ -16,6 +16,7 @@ PACKAGE = ROOT / "cocomposer"
 RANK = {
     "": 0,  # cocomposer/__init__.py: the version
     "errors": 0,
+    "percentiles": 1,
     "music": 1,
     "midi": 1,
     "timing": 1,
@@ -114,3 +115,41 @@ def test_no_module_names_that_differ_by_two_letters() -> None:
         for b in names:
             if a < b and len(a) >= 5 and (b.startswith(a) and len(b) - len(a) <= 2):
                 raise AssertionError(f"{a} and {b} are easy to confuse")
+
+
+BUILTIN_ERRORS = {"ValueError", "RuntimeError", "TypeError", "KeyError", "IndexError", "LookupError", "OSError",
+                  "Exception", "AssertionError", "NotImplementedError"}  # fmt: skip
+# json.dumps(default=...) must raise TypeError for a value it cannot encode: that is the protocol, not our error.
+BUILTIN_ALLOWED = {("cocomposer.bench.musicality", "TypeError")}
+
+
+def _raises(tree: ast.AST) -> list[tuple[ast.Raise, bool]]:
+    """Every raise statement, and whether it sits inside an ``except`` handler."""
+    found: list[tuple[ast.Raise, bool]] = []
+
+    def walk(node: ast.AST, in_handler: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                walk(child, False)
+            elif isinstance(child, ast.ExceptHandler):
+                walk(child, True)
+            else:
+                if isinstance(child, ast.Raise):
+                    found.append((child, in_handler))
+                walk(child, in_handler)
+
+    walk(tree, False)
+    return found
+
+
+def test_every_error_raised_on_purpose_is_a_cocomposer_error_raised_with_its_cause() -> None:
+    wrong = []
+    for module, path in _modules().items():
+        for node, in_handler in _raises(ast.parse(path.read_text())):
+            call = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            name = call.id if isinstance(call, ast.Name) else None
+            if name in BUILTIN_ERRORS and (module, name) not in BUILTIN_ALLOWED:
+                wrong.append(f"{module}:{node.lineno} raises {name}, not a CocomposerError subclass")
+            if in_handler and node.exc is not None and node.cause is None and isinstance(node.exc, ast.Call):
+                wrong.append(f"{module}:{node.lineno} raises a new error in an except block without 'from'")
+    assert not wrong, "\n".join(wrong)

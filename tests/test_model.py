@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cocomposer.errors import ModelError
+from cocomposer.errors import ConfigError, ModelError
 from cocomposer.model.runtime import OnnxModel, default_model_path
 from cocomposer.model.sampling import Controls, masked_logits, sample_token
 from cocomposer.music import codec
@@ -122,8 +122,11 @@ def test_the_mood_key_is_the_best_fit_of_that_mode() -> None:
     assert find_key(c_major_tune) == Key(0, "major")
     assert find_key(c_major_tune, "minor") == Key(9, "minor")  # its relative minor: the notes it already has
     assert find_key(c_major_tune, "major") == Key(0, "major")
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         find_key(c_major_tune, "dorian")
+    assert find_key(np.ones(12)) is None, "all twelve alike: no key"
+    a_minor = pitch_class_histogram([57, 59, 60, 62, 64, 65, 68, 69, 64, 57])  # harmonic minor, G#
+    assert find_key(a_minor) == Key(9, "minor")
 
 
 def test_a_primed_model_answers_in_range(model: OnnxModel) -> None:

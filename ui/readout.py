@@ -11,6 +11,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel, QWidget
 
 from cocomposer.engine.status import EngineStatus
+from cocomposer.percentiles import percentile
 
 STATES = {
     "listening": ("LISTENING", "#1f7a4d"),
@@ -21,10 +22,7 @@ STATES = {
 
 
 def _quantile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    return percentile(values, 100 * q) if values else None
 
 
 def latency_figures(status: EngineStatus) -> dict[str, float | int | None]:

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from cocomposer.errors import ConfigError
 from cocomposer.model.player import PlayerModel
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.model.sampling import Controls, sample_token
@@ -72,7 +73,7 @@ class StepResult:
 def player_messages(notes: Sequence[codec.Note], rest_beats: float = 1.0) -> Iterator[tuple[str, int, float]]:
     """Endless (kind, pitch, beats since the previous message) from ``notes`` played again and again."""
     if not notes:
-        raise ValueError("the player needs at least one note")
+        raise ConfigError("the player needs at least one note")
     events = sorted([(n.start, 1, n.pitch) for n in notes] + [(max(n.end, n.start), 0, n.pitch) for n in notes])
     length = max(t for t, _, _ in events) + rest_beats
     previous, offset = 0.0, 0.0
@@ -99,9 +100,9 @@ def run_events(
     (the same script when replaying).
     """
     if (messages is None) == (script is None):
-        raise ValueError("give either messages (a new session) or script (a replay), not both")
+        raise ConfigError("give either messages (a new session) or script (a replay), not both")
     if script is not None and n_events > len(script.inputs):
-        raise ValueError(f"the script holds {len(script.inputs)} events; cannot replay {n_events}")
+        raise ConfigError(f"the script holds {len(script.inputs)} events; cannot replay {n_events}")
     controls = controls or Controls()
     rng = np.random.default_rng(seed)
     stepper.reset()

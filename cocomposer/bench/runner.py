@@ -33,6 +33,7 @@ from cocomposer.bench.report import (
     machine_lines,
 )
 from cocomposer.bench.stats import Summary, ratio, window_median
+from cocomposer.errors import ConfigError
 
 SECTIONS = ("step", "live", "startup")
 
@@ -67,7 +68,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         wanted = tuple(s.strip() for s in args.only.split(","))
         unknown = [s for s in wanted if s not in SECTIONS]
         if unknown:
-            raise ValueError(f"unknown bench section {unknown[0]!r}; sections: {', '.join(SECTIONS)}")
+            raise ConfigError(f"unknown bench section {unknown[0]!r}; sections: {', '.join(SECTIONS)}")
         config = replace(config, sections=wanted)
     return config
 

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from cocomposer.bench.stats import median
+from cocomposer.errors import BenchError
 
 RSS_SETTLE_SECONDS = 0.5
 PANEL_SETTLE_SECONDS = 2.0
@@ -96,7 +97,7 @@ def one_start(model: Path | None, timeout: float = 30.0) -> tuple[float, dict[st
                 if line is None:
                     err.seek(0)
                     tail = " | ".join(err.read().strip().splitlines()[-4:]) or "no output"
-                    raise RuntimeError(f"`cocomposer run` printed no 'listening' line within {timeout:.0f} s: {tail}")
+                    raise BenchError(f"`cocomposer run` printed no 'listening' line within {timeout:.0f} s: {tail}")
                 if "listening" in line:
                     ready = time.perf_counter() - started
                     break

@@ -1,4 +1,5 @@
-"""Statistics for the benchmark: percentiles, one summary per measure, and the median of a window of steps.
+"""Statistics for the benchmark: one summary per measure and the median of a window of steps (the percentile
+itself is :mod:`cocomposer.percentiles`).
 
 Everything here is pure and takes plain sequences of numbers (seconds unless a name says otherwise), so the tests run
 it on made-up values and never on timings.
@@ -10,26 +11,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0..100) with linear interpolation between order statistics (numpy's default).
-
-    NaN for no values. p99 of fewer than 100 values lies between the two largest: it says little, and the report
-    prints ``n`` beside it for that reason.
-    """
-    if not 0 <= q <= 100:
-        raise ValueError(f"a percentile is within 0..100, got {q}")
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def median(values: Sequence[float]) -> float:
-    return percentile(values, 50)
+from cocomposer.errors import ConfigError
+from cocomposer.percentiles import median, percentile
 
 
 @dataclass(frozen=True)
@@ -64,7 +47,7 @@ def window_median(values: Sequence[float], center: int, half_width: int = 50) ->
     ``center`` lies beyond the sequence.
     """
     if center < 0 or half_width < 0:
-        raise ValueError(f"center and half_width must be >= 0, got {center}, {half_width}")
+        raise ConfigError(f"center and half_width must be >= 0, got {center}, {half_width}")
     if center >= len(values):
         return math.nan
     return median(values[max(0, center - half_width) : center + half_width + 1])
@@ -75,3 +58,6 @@ def ratio(numerator: float, denominator: float) -> float:
     if math.isnan(numerator) or math.isnan(denominator) or denominator <= 0:
         return math.nan
     return numerator / denominator
+
+
+__all__ = ["Summary", "median", "percentile", "ratio", "window_median"]

@@ -33,16 +33,20 @@ class CallMemory:
         self._notes: deque[codec.Note] = deque(maxlen=MEMORY_NOTES)
         self.histogram = np.zeros(12)
         self.velocity = 80.0
+        self._keys: dict[str | None, Key | None] = {}  # per mode, since the last note: the key is kept, not refound
 
     def note_on(self, pitch: int, beat: float, velocity: int = 80) -> None:
         self._open[pitch] = beat
         self.velocity = 0.8 * self.velocity + 0.2 * velocity
         self.histogram *= 0.97
         self.histogram[pitch % 12] += 1.0
+        self._keys.clear()
 
     def key(self, mode: str | None = None) -> Key | None:
         """The key the player is in (of ``mode``, "major" or "minor", when given); None before three notes."""
-        return find_key(self.histogram, mode) if self.histogram.sum() >= 3 else None
+        if mode not in self._keys:
+            self._keys[mode] = find_key(self.histogram, mode) if self.histogram.sum() >= 3 else None
+        return self._keys[mode]
 
     def velocity_at(self, beat: float, settings: Settings) -> int:
         """The velocity of an answer note at ``beat``: fixed, or the player's, a little accented on the bar line."""

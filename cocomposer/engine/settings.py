@@ -153,7 +153,7 @@ def _coerce(name: str, kind: object, value: object) -> object:
                 return True
             if text.lower() in ("0", "false", "off", "no"):
                 return False
-            raise ValueError(text)
+            raise ConfigError(f"setting {name} is on or off (1/0, true/false, yes/no), got {value!r}")
         if kind in ("int", int):
             return int(float(text))
         if kind in ("int | None",):

@@ -8,6 +8,7 @@ from typing import Any
 
 from cocomposer.engine.settings import Settings
 from cocomposer.music.keys import Key
+from cocomposer.percentiles import median
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,7 @@ class EngineStatus:
         )
 
     def first_note_median_ms(self) -> float | None:
-        values = sorted(self.first_note_seconds)
-        return 1000 * values[len(values) // 2] if values else None
+        return 1000 * median(self.first_note_seconds) if self.first_note_seconds else None
 
     def line(self) -> str:
         """One line for a terminal: what ``status`` prints."""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cocomposer.errors import ConfigError
 from cocomposer.music import codec
 
 _MULT = np.int64(1_000_003)
@@ -44,7 +45,7 @@ class MarkovModel:
         self, order: int, vocab: int = codec.VOCAB_SIZE, smoothing: str = "wb", discount: float = 0.75
     ) -> None:
         if smoothing not in ("wb", "abs"):
-            raise ValueError(f"smoothing is 'wb' or 'abs', got {smoothing!r}")
+            raise ConfigError(f"smoothing is 'wb' or 'abs', got {smoothing!r}")
         self.order = order
         self.vocab = vocab
         self.smoothing = smoothing

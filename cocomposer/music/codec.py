@@ -25,7 +25,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from cocomposer.errors import ConfigError
+from cocomposer.errors import CodecError, ConfigError
 
 TICKS_PER_BEAT = 12
 MAX_SHIFT = 48
@@ -49,7 +49,7 @@ VOCAB_SIZE = OFF_BASE + N_PITCHES
 def shift_token(ticks: int) -> int:
     """The token that moves time on by ``ticks`` (1..MAX_SHIFT)."""
     if not 1 <= ticks <= MAX_SHIFT:
-        raise ValueError(f"a shift holds 1..{MAX_SHIFT} ticks, got {ticks}")
+        raise CodecError(f"a shift holds 1..{MAX_SHIFT} ticks, got {ticks}")
     return SHIFT_BASE + ticks - 1
 
 
@@ -83,7 +83,7 @@ def token_pitch(token: int) -> int:
         return token - ON_BASE
     if is_off(token):
         return token - OFF_BASE
-    raise ValueError(f"token {token} is not a note token")
+    raise CodecError(f"token {token} is not a note token")
 
 
 def token_name(token: int) -> str:
@@ -95,7 +95,7 @@ def token_name(token: int) -> str:
         return f"ON_{token - ON_BASE}"
     if is_off(token):
         return f"OFF_{token - OFF_BASE}"
-    raise ValueError(f"token {token} is outside the vocabulary of {VOCAB_SIZE}")
+    raise CodecError(f"token {token} is outside the vocabulary of {VOCAB_SIZE}")
 
 
 def vocabulary_hash() -> str:
@@ -337,7 +337,7 @@ def transpose(tokens: Sequence[int], semitones: int) -> list[int]:
         if is_on(token) or is_off(token):
             pitch = token_pitch(token) + semitones
             if not 0 <= pitch < N_PITCHES:
-                raise ValueError(f"transposing by {semitones} moves a note out of MIDI range")
+                raise CodecError(f"transposing by {semitones} moves a note out of MIDI range")
             out.append(token + semitones)
         else:
             out.append(token)

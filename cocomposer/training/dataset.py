@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cocomposer.errors import DataError
 from cocomposer.music import codec
 from cocomposer.music.keys import MAJOR_PROFILE, MINOR_PROFILE
 from cocomposer.training.corpus import Piece
@@ -155,7 +156,7 @@ class Split:
     @classmethod
     def from_pieces(cls, pieces: list[Piece]) -> Split:
         if not pieces:
-            raise ValueError("a split needs at least one piece")
+            raise DataError("a split needs at least one piece")
         tokens = [p.tokens.astype(np.int64) for p in pieces]
         lengths = np.array([len(t) for t in tokens])
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
