@@ -12,16 +12,8 @@ import threading
 import pytest
 
 from cocomposer.errors import CocomposerError, ConfigError
-from cocomposer.timing.clock import (
-    CONTINUE,
-    PPQN,
-    SONG_POSITION,
-    START,
-    STOP,
-    TIMING_CLOCK,
-    FakeClock,
-    InternalClock,
-)
+from cocomposer.midi_bytes import CONTINUE, SONG_POSITION, START, STOP, TIMING_CLOCK
+from cocomposer.timing.clock import PPQN, FakeClock, InternalClock
 from cocomposer.timing.midi_clock import ClockSender, MidiClockFollower
 
 

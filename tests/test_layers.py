@@ -16,6 +16,7 @@ PACKAGE = ROOT / "cocomposer"
 RANK = {
     "": 0,  # cocomposer/__init__.py: the version
     "errors": 0,
+    "midi_bytes": 0,
     "percentiles": 1,
     "music": 1,
     "midi": 1,

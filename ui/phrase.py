@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from cocomposer.errors import CocomposerError
+from cocomposer.midi_bytes import NOTE_OFF, NOTE_ON
 from cocomposer.music import codec
 from cocomposer.music.phrases import demo_phrase
 
@@ -44,10 +45,10 @@ class PhrasePlayer:
             for at, is_on, note in self._events:
                 if self._stop.wait(max(0.0, started + at - time.perf_counter())):
                     break
-                self._send((0x90, note.pitch, note.velocity) if is_on else (0x80, note.pitch, 0))
+                self._send((NOTE_ON, note.pitch, note.velocity) if is_on else (NOTE_OFF, note.pitch, 0))
                 (held.add if is_on else held.discard)(note.pitch)
             for pitch in sorted(held):  # stopped early: release what the phrase holds
-                self._send((0x80, pitch, 0))
+                self._send((NOTE_OFF, pitch, 0))
         except CocomposerError as err:  # the port went away under the phrase: nothing left to play to
             log.info("the phrase stopped: %s", err)
         finally:

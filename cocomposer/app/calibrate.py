@@ -15,6 +15,7 @@ import time
 
 from cocomposer.errors import CocomposerError
 from cocomposer.midi import ports
+from cocomposer.midi_bytes import CONTROL_CHANGE
 
 PROBE_CC = 119
 
@@ -29,14 +30,14 @@ def measure_round_trip(
     for i in range(count):
         value = i % 128
         sent = time.perf_counter_ns()
-        midi_out.send((0xB0 | 15, PROBE_CC, value))
+        midi_out.send((CONTROL_CHANGE | 15, PROBE_CC, value))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 t_ns, msg = arrivals.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 break
-            if len(msg) == 3 and msg[0] == 0xB0 | 15 and msg[1] == PROBE_CC and msg[2] == value:
+            if len(msg) == 3 and msg[0] == CONTROL_CHANGE | 15 and msg[1] == PROBE_CC and msg[2] == value:
                 trips.append((t_ns - sent) / 1e9)
                 break
         time.sleep(interval)

@@ -17,6 +17,7 @@ from cocomposer.engine.events import AnswerPlanned, AnswerRequested
 from cocomposer.engine.settings import Settings
 from cocomposer.errors import CocomposerError
 from cocomposer.midi import ports
+from cocomposer.midi_bytes import NOTE_OFF, NOTE_ON
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.music import codec
 from cocomposer.music.midifile import write_tracks
@@ -114,7 +115,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
             due = engine.time_at(beat0 + beat)
             while (left := due - engine.now()) > 0:
                 time.sleep(min(left, 0.01))
-            player.send((0x90, n.pitch, n.velocity) if is_on else (0x80, n.pitch, 0))
+            player.send((NOTE_ON, n.pitch, n.velocity) if is_on else (NOTE_OFF, n.pitch, 0))
         if not planned.wait(timeout=10 + settings.silence * 60 / bpm):
             raise CocomposerError("the engine did not answer the demo phrase within 10 s")
         end_time = engine.time_at(answer_end[0]) + 0.3

@@ -35,6 +35,7 @@ from cocomposer.engine import events as ev
 from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.engine.settings import Settings
 from cocomposer.errors import CocomposerError
+from cocomposer.midi_bytes import CONTROL_CHANGE, NOTE_OFF, NOTE_ON, is_note_on
 
 CALL_NOTES = 3
 CYCLE_BEATS = 2.0  # phrase (1 beat, ending with the CC) + answer (1 beat)
@@ -118,8 +119,8 @@ def _call(beat0: float, pitches: Sequence[int], cc: int, time_at: Callable[[floa
     events = []
     for i, pitch in enumerate(pitches):
         on = beat0 + 0.25 * (i + 1)
-        events += [(on, (0x90, pitch, 90)), (on + 0.2, (0x80, pitch, 0))]
-    events.append((beat0 + 1.0, (0xB0, cc, 127)))
+        events += [(on, (NOTE_ON, pitch, 90)), (on + 0.2, (NOTE_OFF, pitch, 0))]
+    events.append((beat0 + 1.0, (CONTROL_CHANGE, cc, 127)))
     return [[int(time_at(beat) * 1e9), list(msg)] for beat, msg in sorted(events)]
 
 
@@ -227,7 +228,7 @@ def analyse(
     answer_beats: float,
 ) -> dict:
     """Pair what the engine sent with what the listener received, and each answer with its phrase end."""
-    arrived = [(t, m[1]) for t, m in arrivals if len(m) == 3 and m[0] == 0x90 | channel and m[2] > 0]
+    arrived = [(t, m[1]) for t, m in arrivals if len(m) == 3 and is_note_on(m) and m[0] & 0x0F == channel]
     scheduled = _match_scheduled(sent, handed, clock.beat_at)
     paired = _pair_arrivals(sent, arrived)
     notes = []  # (intended_ns, handed_ns, sent_s, arrival_ns or None, start_beat)

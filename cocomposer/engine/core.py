@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from cocomposer import midi_bytes as mb
 from cocomposer.engine import commands as cmd
 from cocomposer.engine import events as ev
 from cocomposer.engine.call import CallMemory, answer_job
@@ -259,16 +260,15 @@ class Engine:
             return
         status = msg[0]
         if status >= 0xF0:
-            if isinstance(self.clock, MidiClockFollower) and status in (0xF8, 0xFA, 0xFB, 0xFC, 0xF2):
+            if isinstance(self.clock, MidiClockFollower) and status in mb.TRANSPORT:
                 self.clock.feed(msg, t)
-                if status == 0xFC:
+                if status == mb.STOP:
                     self.panic_now()  # the DAW stopped: so does cocomposer
             return  # sysex, active sensing and other system messages carry nothing for the model
-        if status < 0x80 or any(not 0 <= b <= 0x7F for b in msg[1:]):
+        if not mb.well_formed(msg):
             return  # a data byte without its status, or a data byte out of range: malformed, nothing to go on
-        kind, channel = status & 0xF0, (status & 0x0F) + 1
-        is_on = kind == 0x90 and len(msg) >= 3 and msg[2] > 0
-        is_off = len(msg) >= 3 and (kind == 0x80 or (kind == 0x90 and msg[2] == 0))
+        channel = (mb.channel_of(msg) or 0) + 1  # 1..16, as the settings count
+        is_on, is_off = mb.is_note_on(msg), mb.is_note_off(msg)
         if is_off and (channel, msg[1]) in self._held:
             # A key the engine saw go down always comes up, even if the channel filter changed meanwhile.
             self._note_off(channel, msg[1], self.clock.beat_at(t), t, msg)
@@ -279,7 +279,7 @@ class Engine:
             self._note_on(channel, msg[1], msg[2], self.clock.beat_at(t), t, msg)
         elif is_off:
             return  # the release of a key nobody pressed (or one already released): nothing to hear
-        elif kind == 0xB0 and len(msg) >= 3:
+        elif mb.is_control_change(msg):
             self._on_cc(channel, msg[1], msg[2], self.clock.beat_at(t), t)
             if self._thru():
                 self.scheduler.send_now(msg)

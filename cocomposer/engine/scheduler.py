@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cocomposer.errors import ConfigError
+from cocomposer.midi_bytes import ALL_NOTES_OFF, CONTROL_CHANGE, NOTE_OFF, NOTE_ON, SUSTAIN, well_formed
 from cocomposer.timing.clock import Clock
 
 log = logging.getLogger(__name__)
 
-NOTE_OFF, NOTE_ON, CONTROL_CHANGE = 0x80, 0x90, 0xB0
-ALL_NOTES_OFF, SUSTAIN = 123, 64
 _ON, _OFF = "on", "off"
 
 Hook = Callable[[str, "ScheduledNote | None", tuple[int, ...], float], None]
@@ -239,7 +238,7 @@ class Scheduler:
         key (it is not sent for a key a scheduled note holds, or that nobody opened). Returns whether it was sent.
         """
         msg = tuple(message)
-        if not msg or not all(isinstance(b, int) and 0 <= b <= 255 for b in msg) or msg[0] < 0x80:
+        if not all(isinstance(b, int) for b in msg) or not well_formed(msg):
             raise ConfigError(f"a MIDI message is a status byte then data bytes (0..255), got {message!r}")
         calls: list[tuple[str, ScheduledNote | None, tuple[int, ...], float]] = []
         kind, channel = msg[0] & 0xF0, msg[0] & 0x0F

@@ -20,6 +20,9 @@ from typing import Literal, TypeVar
 import rtmidi
 
 from cocomposer.errors import ConfigError, PortError, PortNotFoundError
+from cocomposer.midi_bytes import channel_of as channel_of  # re-exported: the port's callers read them here
+from cocomposer.midi_bytes import is_note_off as is_note_off
+from cocomposer.midi_bytes import is_note_on as is_note_on
 
 Message = tuple[int, ...]
 Sink = Callable[[int, Message], None]
@@ -35,9 +38,6 @@ API_NAMES: dict[str, int] = {
     "winmm": rtmidi.API_WINDOWS_MM,
 }
 _NAME_OF_API = {number: name for name, number in API_NAMES.items()}
-
-NOTE_OFF, NOTE_ON, CONTROL_CHANGE = 0x80, 0x90, 0xB0
-SYSEX, CLOCK, START, CONTINUE, STOP = 0xF0, 0xF8, 0xFA, 0xFB, 0xFC
 
 
 class _Port(ABC):
@@ -408,21 +408,6 @@ class RecordingOut(MidiOut):
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-
-
-def is_note_on(msg: Sequence[int]) -> bool:
-    """A note-on with a velocity above 0."""
-    return len(msg) >= 3 and msg[0] & 0xF0 == NOTE_ON and msg[2] > 0
-
-
-def is_note_off(msg: Sequence[int]) -> bool:
-    """A note-off, or a note-on with velocity 0 (which means the same)."""
-    return len(msg) >= 3 and (msg[0] & 0xF0 == NOTE_OFF or (msg[0] & 0xF0 == NOTE_ON and msg[2] == 0))
-
-
-def channel_of(msg: Sequence[int]) -> int | None:
-    """The channel (0..15) of a channel message, None for system messages."""
-    return msg[0] & 0x0F if msg and 0x80 <= msg[0] < 0xF0 else None
 
 
 def with_channel(msg: Sequence[int], channel: int) -> Message:

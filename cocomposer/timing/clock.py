@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from cocomposer.errors import ConfigError
+from cocomposer.midi_bytes import CONTINUE, SONG_POSITION, START, STOP
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,6 @@ PPQN = 24  # MIDI clock ticks per quarter note (beat)
 MIN_BPM, MAX_BPM = 20.0, 300.0
 QUANTIZE_MODES = ("off", "beat", "bar")
 BOUNDARY_EPSILON = 1e-9  # beats: only float noise; a boundary passed by more than this is in the past
-TIMING_CLOCK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
 _TRANSPORT = {START: "start", CONTINUE: "continue", STOP: "stop", SONG_POSITION: "position"}
 
 Now = Callable[[], float]

@@ -14,15 +14,11 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from cocomposer.errors import ConfigError
+from cocomposer.midi_bytes import CONTINUE, SONG_POSITION, START, STOP, TIMING_CLOCK
 from cocomposer.timing.clock import (
     _TRANSPORT,
     BOUNDARY_EPSILON,
-    CONTINUE,
     PPQN,
-    SONG_POSITION,
-    START,
-    STOP,
-    TIMING_CLOCK,
     Clock,
     InternalClock,
     Now,
