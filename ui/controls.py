@@ -12,13 +12,7 @@ from collections.abc import Callable, Sequence
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from cocomposer.music.keys import PITCH_CLASSES, SCALES, parse_key
-
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
-
-def note_name(pitch: int) -> str:
-    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+from cocomposer.music.keys import PITCH_CLASSES, SCALES, note_name, parse_key
 
 
 class Control(QWidget):

@@ -20,6 +20,7 @@ from cocomposer.midi import ports
 from cocomposer.midi_bytes import NOTE_OFF, NOTE_ON
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.music import codec
+from cocomposer.music.keys import note_name
 from cocomposer.music.midifile import write_tracks
 from cocomposer.music.phrases import demo_phrase
 
@@ -69,7 +70,6 @@ def piano_roll(call: list[codec.Note], answer: list[codec.Note], steps_per_beat:
     low, high = min(n.pitch for n, _ in notes), max(n.pitch for n, _ in notes)
     end = max(n.end for n, _ in notes)
     width = int(end * steps_per_beat) + 1
-    names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
     lines = []
     for pitch in range(high, low - 1, -1):
         row = ["|" if c % (4 * steps_per_beat) == 0 else "." if c % steps_per_beat == 0 else " " for c in range(width)]
@@ -81,7 +81,7 @@ def piano_roll(call: list[codec.Note], answer: list[codec.Note], steps_per_beat:
                 ):
                     if c < width:
                         row[c] = mark
-        lines.append(f"{names[pitch % 12]:>2}{pitch // 12 - 1:<2}{''.join(row)}")
+        lines.append(f"{note_name(pitch):>4}{''.join(row)}")
     return "\n".join(lines)
 
 

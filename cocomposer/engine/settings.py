@@ -10,6 +10,7 @@ from cocomposer.model.continuation import DEFAULT_CADENCE
 from cocomposer.model.sampling import DEFAULT_MIMIC, Controls
 from cocomposer.music import codec
 from cocomposer.music.keys import Key, parse_key
+from cocomposer.timing.clock import MAX_BEATS_PER_BAR
 
 MODES = ("call-response", "accompany", "continue", "thru")
 QUANTIZE = ("beat", "bar", "off")
@@ -64,7 +65,10 @@ class Settings:
         _check(0.05 <= self.silence <= 16, f"silence must be 0.05..16 beats, got {self.silence}")
         _check(0.5 <= self.horizon <= 16, f"horizon must be 0.5..16 beats, got {self.horizon}")
         _check(20 <= self.bpm <= 300, f"tempo must be 20..300 BPM, got {self.bpm}")
-        _check(1 <= self.beats_per_bar <= 16, f"beats per bar must be 1..16, got {self.beats_per_bar}")
+        _check(
+            1 <= self.beats_per_bar <= MAX_BEATS_PER_BAR,
+            f"beats per bar must be 1..{MAX_BEATS_PER_BAR}, got {self.beats_per_bar}",
+        )
         if self.meter != "auto":
             meter = codec.Meter.parse(self.meter)
             _check(

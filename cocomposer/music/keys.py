@@ -13,6 +13,13 @@ import numpy as np
 from cocomposer.errors import ConfigError
 
 PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+def note_name(pitch: int) -> str:
+    """Scientific pitch notation: 60 is C4, 63 is Eb4 (the names key names use)."""
+    return f"{PITCH_CLASSES[pitch % 12]}{pitch // 12 - 1}"
+
+
 _ALIASES = {"DB": 1, "D#": 3, "GB": 6, "G#": 8, "A#": 10, "CB": 11, "E#": 5, "FB": 4, "B#": 0}
 
 # Krumhansl-Kessler probe-tone profiles.

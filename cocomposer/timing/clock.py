@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 PPQN = 24  # MIDI clock ticks per quarter note (beat)
 MIN_BPM, MAX_BPM = 20.0, 300.0
 QUANTIZE_MODES = ("off", "beat", "bar")
+MAX_BEATS_PER_BAR = 16  # the one range of beats per bar: the settings check against it too
 BOUNDARY_EPSILON = 1e-9  # beats: only float noise; a boundary passed by more than this is in the past
 _TRANSPORT = {START: "start", CONTINUE: "continue", STOP: "stop", SONG_POSITION: "position"}
 
@@ -97,8 +98,12 @@ class Clock(ABC):
     def __init__(self, now: Now = time.perf_counter, beats_per_bar: int = 4) -> None:
         if not callable(now):
             raise ConfigError(f"now must be a callable returning monotonic seconds, got {now!r}")
-        if isinstance(beats_per_bar, bool) or not isinstance(beats_per_bar, int) or not 1 <= beats_per_bar <= 32:
-            raise ConfigError(f"beats per bar must be an integer within 1..32, got {beats_per_bar!r}")
+        if (
+            isinstance(beats_per_bar, bool)
+            or not isinstance(beats_per_bar, int)
+            or not 1 <= beats_per_bar <= MAX_BEATS_PER_BAR
+        ):
+            raise ConfigError(f"beats per bar must be an integer within 1..{MAX_BEATS_PER_BAR}, got {beats_per_bar!r}")
         self._now = now
         self._fake = next((s for s in (now, getattr(now, "__self__", None)) if isinstance(s, FakeClock)), None)
         self.beats_per_bar = beats_per_bar
