@@ -5,7 +5,7 @@ BPM and a phrase every two bars into "cocomposer in"; cocomposer (`--sync midi-c
 answers on "cocomposer out". Each answer note's arrival is read off the clock the client itself sent (tick k is beat
 k/24 when it was sent) and compared with the beat the model placed it on. Prints median, p99 and max in
 milliseconds and writes benchmarks/sync_onsets.json. The test suite asserts a generous bound on the same measure
-(tests/test_sync_jack.py); this script reports the real figures.
+(tests/jack/test_sync_jack.py); this script reports the real figures.
 """
 
 from __future__ import annotations

@@ -29,11 +29,6 @@ def riff(notes: list[tuple[float, int]], bars: int = 2, transpose: int = 0) -> l
     return [codec.Note(4 * b + t, 4 * b + t + 0.45, p + transpose) for b in range(bars) for t, p in notes]
 
 
-@pytest.fixture(scope="module")
-def model() -> OnnxModel:
-    return OnnxModel.load()
-
-
 def test_relative_tokens_round_trip_through_any_reference_pitch() -> None:
     for token in (codec.shift_token(5), codec.on_token(67), codec.off_token(64)):
         rel = relative(token, 64)

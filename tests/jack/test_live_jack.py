@@ -32,7 +32,8 @@ from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.engine.settings import Settings
 from cocomposer.midi import ports
 from cocomposer.model.runtime import OnnxModel
-from tests.jack import unmatched
+from tests.support.jack import unmatched
+from tests.support.midi import note_ons
 
 pytestmark = pytest.mark.jack
 
@@ -45,7 +46,7 @@ ON, OFF, CC = 0x90, 0x80, 0xB0
 PROBE: ports.Message = (0xBF, 119, 0)
 LAST: ports.Message = (0xBF, 119, 1)
 PHRASE = [(60, 0.0, 0.5), (62, 0.5, 1.0), (64, 1.0, 1.5), (67, 1.5, 2.0)]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Arrivals:
@@ -103,10 +104,6 @@ class PollingListener:
         self._thread.join(5)
         self._midi.close_port()
         self._midi.delete()
-
-
-def note_ons(events: Sequence[tuple[float, ports.Message]]) -> list[tuple[float, int]]:
-    return [(t, m[1]) for t, m in events if ports.is_note_on(m)]
 
 
 def all_closed(events: list[tuple[float, ports.Message]]) -> bool:

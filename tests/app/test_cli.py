@@ -13,7 +13,7 @@ import pytest
 from cocomposer.app.offline import CONTINUATION_TRACK
 from cocomposer.midi import ports
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_PHRASE = ROOT / "cocomposer" / "data" / "demo_phrase.mid"
 
 

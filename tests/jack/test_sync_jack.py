@@ -21,7 +21,7 @@ from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.engine.settings import Settings
 from cocomposer.midi import ports
 from cocomposer.model.runtime import OnnxModel
-from tests.jack import unmatched
+from tests.support.jack import unmatched
 
 pytestmark = pytest.mark.jack
 TOLERANCE_BEATS = 1 / 24

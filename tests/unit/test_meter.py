@@ -17,7 +17,7 @@ from cocomposer.model.sampling import Controls
 from cocomposer.music import codec
 from cocomposer.music.midifile import read_phrase, write_tracks
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_meters_the_model_tells_apart() -> None:
@@ -65,11 +65,6 @@ def test_midi_files_keep_their_time_signature(tmp_path: Path) -> None:
     phrase = read_phrase(path)
     assert phrase.meter == codec.Meter(3, 4) and phrase.bpm == pytest.approx(132, abs=0.01)
     assert [n.pitch for n in phrase.notes] == [60, 61, 62, 63, 64, 65]
-
-
-@pytest.fixture(scope="module")
-def model() -> OnnxModel:
-    return OnnxModel.load()
 
 
 @pytest.mark.parametrize(("meter", "quantize"), [(codec.Meter(3, 4), "bar"), (codec.Meter(6, 8), "beat")])

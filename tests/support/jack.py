@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Sequence
 
 from cocomposer.bench.jackd import JackStartError, PrivateJackd, jack_tool
-from cocomposer.midi import ports
+from tests.support.midi import unmatched as unmatched  # re-exported for the JACK tests
 
 JackUnavailableError = JackStartError  # jackd is not installed, or the server did not come up
-
-
-def unmatched(events: Sequence[tuple[float, ports.Message]]) -> set[tuple[int, int]]:
-    """(channel 0..15, pitch) of every note-on in ``events`` (time, message) that no note-off has closed."""
-    sounding: set[tuple[int, int]] = set()
-    for _, m in events:
-        if ports.is_note_on(m):
-            sounding.add((m[0] & 0x0F, m[1]))
-        elif ports.is_note_off(m):
-            sounding.discard((m[0] & 0x0F, m[1]))
-    return sounding
 
 
 class JackServer(PrivateJackd):

@@ -18,7 +18,7 @@ from cocomposer_panel.app import build_panel
 
 from cocomposer.app.cli import build_parser, settings_from_args
 from cocomposer.midi import ports
-from tests.jack import unmatched
+from tests.support.jack import unmatched
 
 pytestmark = pytest.mark.jack
 PHRASE = [60, 62, 64, 65, 67]
