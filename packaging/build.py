@@ -3,7 +3,7 @@
 Three steps, each printed with its time: a wheel of this tree (the package layout pip installs: ``models/`` as
 ``cocomposer.models``, ``ui/`` as ``cocomposer_panel``), unpacked into a staging folder; PyInstaller on
 ``packaging/cocomposer.spec`` over that folder, with the Python that runs this script (which needs the runtime
-dependencies, PyQt6 and PyInstaller: ``pip install -e '.[ui,package]'``); and, with ``--archive``, a ``.tar.gz``
+dependencies, PyQt6 and PyInstaller: ``pip install -e '.[ui,link,package]'``); and, with ``--archive``, a ``.tar.gz``
 (``.zip`` on Windows) of the folder. The same script builds on Linux, macOS and Windows; only Linux is tested here.
 """
 
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if importlib.util.find_spec("PyInstaller") is None:
         print(
             "build.py: PyInstaller is not installed in this Python; install the package extra "
-            "(pip install -e '.[ui,package]') and run this script again",
+            "(pip install -e '.[ui,link,package]') and run this script again",
             file=sys.stderr,
         )
         return 2

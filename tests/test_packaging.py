@@ -126,6 +126,16 @@ def test_app_speaks_jack_with_the_libjack_it_bundles(app: Path, elsewhere: Path,
 
 
 @pytest.mark.packaging
+@pytest.mark.skipif(sys.platform != "win32", reason="Windows only: there winmm cannot make virtual ports")
+def test_app_first_run_on_windows_names_the_loopback_drivers(app: Path, elsewhere: Path) -> None:
+    """With no loopback driver installed, the demo still plays (in-process) and says what to install."""
+    result = run_app(app, elsewhere, "demo", "-o", "demo.mid")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "loopMIDI" in result.stdout + result.stderr and "Windows MIDI Services" in result.stdout + result.stderr
+    assert answer_notes(elsewhere / "demo.mid") > 0, result.stdout
+
+
+@pytest.mark.packaging
 def test_app_refuses_developer_commands_in_one_line(app: Path, elsewhere: Path) -> None:
     for command in ("bench", "eval"):
         result = run_app(app, elsewhere, command)
