@@ -8,6 +8,7 @@ ports: the Demo button (P) plays the bundled phrase into them.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from contextlib import ExitStack
@@ -25,6 +26,9 @@ from cocomposer.app.cli import settings_from_args
 from cocomposer.engine.settings import Settings
 from cocomposer.errors import CocomposerError
 from cocomposer.midi import ports
+
+# Set (to anything) by smoke tests of the built app: show the panel, say so on stdout, close it cleanly.
+QUIT_AFTER_SHOW = "COCOMPOSER_PANEL_QUIT_AFTER_SHOW"
 
 
 def restore(args: argparse.Namespace, settings: Settings, config: Path) -> tuple[Settings, str | None]:
@@ -82,7 +86,17 @@ def run_panel(args: argparse.Namespace, settings: Settings) -> int:
             panel.show_message("midi", f"{problem} Meanwhile the panel runs on in-process ports: press P for a demo.")
         panel.show()
         _quit_on_signals(app, stack)
+        if os.environ.get(QUIT_AFTER_SHOW):
+            QTimer.singleShot(0, lambda: _say_shown_and_quit(app, panel))
         return int(app.exec())  # type: ignore[union-attr]
+
+
+def _say_shown_and_quit(app: QApplication, panel: Panel) -> None:
+    """Runs inside the event loop, once the window has been shown: a test reads this line, then the app exits 0."""
+    size = panel.size()
+    shown = f"{panel.windowTitle()}, {size.width()}x{size.height()}, visible {panel.isVisible()}"
+    print(f"panel shown: {shown}", flush=True)
+    app.quit()
 
 
 def _quit_on_signals(app: QApplication, stack: ExitStack) -> None:

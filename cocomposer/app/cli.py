@@ -8,6 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from cocomposer import __version__
+from cocomposer.app.frozen import check_command
 from cocomposer.engine.settings import MODES, QUANTIZE, Settings, parse_cc_bindings
 from cocomposer.errors import CocomposerError
 from cocomposer.model.continuation import DEFAULT_CADENCE
@@ -202,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     command = args.command
+    check_command(command)  # the standalone app leaves out eval and bench
     if command is None:
         from cocomposer.app.run import display_available
 
