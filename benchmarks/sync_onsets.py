@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cocomposer.engine.settings import Settings  # noqa: E402
-from tests.jack import JackServer  # noqa: E402
-from tests.test_sync_jack import ClockPlayer, Rig, onset_errors, play_phrase  # noqa: E402
+from tests.jack.test_sync_jack import ClockPlayer, Rig, onset_errors, play_phrase  # noqa: E402
+from tests.support.jack import JackServer  # noqa: E402
 
 PHRASES = int(os.environ.get("SYNC_PHRASES", "10"))
 

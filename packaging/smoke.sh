@@ -3,7 +3,7 @@
 #
 #   packaging/smoke.sh            # .venv with the ui, package and test extras, build dist/cocomposer, run the tests
 #
-# The packaging tests (tests/test_packaging.py, marker `packaging`) start the built app from an empty folder with no
+# The packaging tests (tests/packaging/test_packaging.py, marker `packaging`) start the built app from an empty folder with no
 # virtualenv in its environment: --version, the demo through the bundled model, the panel offscreen, the demo through
 # a private JACK server (skipped where JACK cannot start, except on CI with COCOMPOSER_REQUIRE_JACK=1), and the
 # developer commands refused. On macOS the .app is checked too.
@@ -32,4 +32,4 @@ if [ "$(uname)" = "Darwin" ]; then
     test -x dist/cocomposer.app/Contents/MacOS/cocomposer
     dist/cocomposer.app/Contents/MacOS/cocomposer --version
 fi
-COCOMPOSER_APP="$APP" python -m pytest -q -m packaging tests/test_packaging.py
+COCOMPOSER_APP="$APP" python -m pytest -q -m packaging tests/packaging/test_packaging.py

@@ -6,7 +6,9 @@
 * ``jack``: MIDI through a real JACK server (the dummy driver), the ports and Link;
 * ``panel``: the Qt panel (offscreen), also on real JACK ports;
 * ``app``: the command line and the bench as a user runs them;
-* ``training``: data preparation, training and export (the train extra).
+* ``training``: data preparation, training and export (the train extra);
+* ``packaging``: the standalone app, built once by ``packaging/smoke.sh`` and run for real (CI runs it after the
+  rest of the suite, which deselects it with ``-m "not packaging"``).
 
 Select with ``-m``, e.g. ``pytest -m "unit or engine"``. Shared here: the private JACK server fixture; the JACK
 harness is ``tests/support/jack.py``.
@@ -28,7 +30,7 @@ except ImportError:  # pytest's default rootdir-less import: this folder is on s
     from support.jack import JackServer, JackUnavailableError
 
 
-FOLDERS = ("unit", "engine", "jack", "panel", "app", "training")
+FOLDERS = ("unit", "engine", "jack", "panel", "app", "training", "packaging")
 
 
 def pytest_configure(config: pytest.Config) -> None:

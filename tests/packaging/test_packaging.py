@@ -23,7 +23,7 @@ from cocomposer import __version__
 from cocomposer.app.frozen import check_command
 from cocomposer.errors import CocomposerError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "packaging" / "build.py"
 NOT_IN_THE_APP = ("torch", "music21", "symusic", "onnx", "pytest", "PyInstaller")
 
