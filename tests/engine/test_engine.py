@@ -318,9 +318,11 @@ def test_stop_from_a_signal_handler_closes_every_note(rig) -> None:
 
 def test_stop_before_start_and_twice_is_harmless() -> None:
     engine_in, _ = ports.loopback_pair()
-    engine = Engine(OnnxModel.load(), engine_in, ports.RecordingOut())
+    out = ports.RecordingOut()
+    engine = Engine(OnnxModel.load(), engine_in, out)
     engine.stop()
     engine.stop()
+    assert engine.state == "stopped" and out.messages == [], "stopped, and nothing was sent"
 
 
 def test_the_watchdog_closes_a_note_held_too_long(rig) -> None:

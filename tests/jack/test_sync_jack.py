@@ -22,6 +22,7 @@ from cocomposer.engine.settings import Settings
 from cocomposer.midi import ports
 from cocomposer.model.runtime import OnnxModel
 from tests.support.jack import unmatched
+from tests.support.midi import poll_until
 
 pytestmark = pytest.mark.jack
 TOLERANCE_BEATS = 1 / 24
@@ -157,7 +158,7 @@ def check_clock_count(rig: Rig, clock: ClockPlayer) -> None:
     """Stop the clock; fail if the follower miscounted a clock it received, skip if JACK dropped one it could not
     place (then no grid can be checked: the engine never heard where the DAW was)."""
     clock.transport_stop()
-    time.sleep(0.1)
+    assert poll_until(lambda: not rig.engine.clock.running, timeout=5), "the follower hears Stop"
     sent, counted = len(clock.tick_times), rig.engine.clock.ticks
     received = len(rig.clock_times)
     if counted != sent and received < sent:
@@ -243,12 +244,12 @@ def test_stop_closes_every_note_and_start_resets_the_bar(make_rig) -> None:
     stopped_at = time.perf_counter()
     clock.transport_stop()
     assert rig.wait_for(lambda: not rig.unmatched(), timeout=2), "Stop closes every note"
-    time.sleep(0.5)
-    assert not [t for t, _ in rig.note_ons() if t > stopped_at + 0.05], "no note starts after Stop"
+    started_after = lambda: [t for t, _ in rig.note_ons() if t > stopped_at + 0.05]  # noqa: E731
+    assert not rig.wait_for(lambda: bool(started_after()), timeout=0.5), f"no note starts after Stop: {started_after()}"
     assert not rig.engine.clock.running
     before = len(rig.scheduled)
     clock.start()  # Start: the bar position returns to 0
-    time.sleep(0.2)
+    assert poll_until(lambda: rig.engine.clock.running, timeout=5), "the follower hears Start"
     assert rig.engine.clock.beat() < 1.0
     play_phrase(rig, clock, 4.0)
     assert rig.wait_for(lambda: len(rig.scheduled) > before, timeout=10)

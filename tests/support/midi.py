@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from cocomposer.midi_bytes import channel_of, is_note_off, is_note_on
 
@@ -25,3 +26,14 @@ def unmatched(events: Events) -> set[tuple[int, int]]:
         elif is_note_off(m) and open_count.get(key):
             open_count[key] -= 1
     return {key for key, count in open_count.items() if count}
+
+
+def poll_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.005) -> bool:
+    """Wait until ``predicate`` holds, looking every ``interval`` s, for state nobody signals (a clock follower's
+    transport); False after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+    return True
