@@ -1,6 +1,6 @@
 """The engine: wires ports, clock, mode, generator and scheduler, and runs on its own thread.
 
-MIDI reaches it through one bounded queue, put there by the port's driver callback, which does nothing else.
+MIDI reaches it through one bounded queue, put there by the input port's polling thread, which does nothing else.
 Commands (from the CLI, the panel, a CC binding) and the generator's news come through a second queue that never
 blocks and never drops. The engine decides, the generator thinks, the scheduler plays. Hooks report what happens
 (notes in and out, state, latency, errors) to the panel and the recorder as typed events
@@ -126,7 +126,7 @@ class Engine:
         self.notifier.stop()  # delivers what is queued (the last note-offs) first
 
     def sink(self, t_ns: int, message: ports.Message) -> None:
-        """The MIDI driver's callback target: enqueue and return."""
+        """Where the input port's thread hands each message (time in ns): enqueue and return."""
         try:
             self._inbound.put_nowait((t_ns, message))
         except queue.Full:
@@ -262,6 +262,7 @@ class Engine:
         if status >= 0xF0:
             if isinstance(self.clock, MidiClockFollower) and status in mb.TRANSPORT:
                 self.clock.feed(msg, t)
+                self._emit(ev.TransportIn(status, t))
                 if status == mb.STOP:
                     self.panic_now()  # the DAW stopped: so does cocomposer
             return  # sysex, active sensing and other system messages carry nothing for the model
@@ -399,7 +400,7 @@ class Engine:
         bias = self.preferences.bias() if self.preferences is not None else None
         job = answer_job(action, request_id, self.settings, self._call, key, self.mood_key(), bias, self._velocity_at)
         self.generator.submit(job)
-        self._emit(ev.AnswerRequested(action.tag, action.start_beat, action.beats, self.now()))
+        self._emit(ev.AnswerRequested(action.tag, action.start_beat, action.beats, self.now(), job.controls))
 
     def _wanted(self, tag: str, request_id: int) -> bool:
         with self._lock:

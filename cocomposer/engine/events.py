@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Union
 if TYPE_CHECKING:
     from cocomposer.engine.scheduler import ScheduledNote
     from cocomposer.engine.settings import Settings
+    from cocomposer.model.sampling import Controls
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,15 @@ class AnswerRequested:
     start_beat: float
     beats: float
     time: float  # when the engine asked for it
+    controls: Controls | None = None  # what the answer is sampled under (key, range, bias, mood lean, mimic, ...)
+
+
+@dataclass(frozen=True)
+class TransportIn:
+    """A MIDI clock or transport message (clock, start, continue, stop, song position) the clock follower read."""
+
+    status: int
+    time: float
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,7 @@ Event = Union[  # noqa: UP007 - a runtime alias; `X | Y` of forward references c
     StateChanged,
     SettingsChanged,
     AnswerRequested,
+    TransportIn,
     NotesScheduled,
     AnswerPlanned,
     AnswerCancelled,

@@ -1,6 +1,7 @@
 """The MIDI port layer: one `MidiIn`/`MidiOut` protocol, rtmidi adapters, and a loopback pair for tests.
 
-An input's driver callback only does ``sink(now_ns(), message)`` (the engine's sink is a ``put_nowait``). Port names
+An input's own thread polls RtMidi's queue and only does ``sink(now_ns(), message)`` for each message (the engine's
+sink is a ``put_nowait``): python-rtmidi's JACK callback path loses messages within one period. Port names
 are matched on the full name the backend reports (``"client:port"`` on JACK). `list_ports` inputs are the ports we
 can receive from: a virtual output made by another program (or by `open_output`) is listed among them.
 """

@@ -20,6 +20,7 @@ from cocomposer.engine.core import Engine
 from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.engine.settings import Settings
 from cocomposer.midi import ports
+from cocomposer.midi_bytes import TIMING_CLOCK
 from cocomposer.model.runtime import OnnxModel
 from tests.support.jack import unmatched
 from tests.support.midi import poll_until
@@ -105,14 +106,9 @@ class Rig:
         self.engine = Engine(model, self.engine_in, self.engine_out, settings, sync="midi-clock", seed=3)
         self.engine.subscribe(lambda event: self.scheduled.extend(event.notes), ev.NotesScheduled)
         self.clock_times: list[float] = []  # arrival of each timing clock at the engine (JACK may drop one)
-        feed = self.engine.clock.feed
-
-        def count(message, t=None):
-            if message and message[0] == 0xF8:
-                self.clock_times.append(t)
-            return feed(message, t)
-
-        self.engine.clock.feed = count
+        self.engine.subscribe(
+            lambda event: event.status == TIMING_CLOCK and self.clock_times.append(event.time), ev.TransportIn
+        )
         in_name = jack_server.wait_for_port(f":{name} in")
         out_name = jack_server.wait_for_port(f":{name} out")
         self.listener = ports.open_input(out_name, "jack", virtual_name="listener", client_name=f"{name}-test")
@@ -159,6 +155,7 @@ def check_clock_count(rig: Rig, clock: ClockPlayer) -> None:
     place (then no grid can be checked: the engine never heard where the DAW was)."""
     clock.transport_stop()
     assert poll_until(lambda: not rig.engine.clock.running, timeout=5), "the follower hears Stop"
+    assert rig.engine.notifier.flush(5), "every clock the engine read is counted"
     sent, counted = len(clock.tick_times), rig.engine.clock.ticks
     received = len(rig.clock_times)
     if counted != sent and received < sent:

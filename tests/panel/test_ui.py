@@ -27,7 +27,7 @@ from PyQt6.QtCore import QPoint, Qt, QTimer
 from PyQt6.QtWidgets import QApplication, QWidget
 
 from cocomposer.app.cli import build_parser, settings_from_args
-from cocomposer.engine.worker import Answer
+from cocomposer.engine.events import AnswerRequested
 from cocomposer.midi import ports
 from cocomposer.music import codec
 
@@ -213,14 +213,14 @@ def test_like_and_dislike_move_the_bias_and_write_jsonl(
     assert records[0]["answer"] and {"start", "end", "pitch"} <= set(records[0]["answer"][0])
     assert records[0]["settings"]["silence"] == 0.5
     assert [n["pitch"] for n in records[0]["call"]] == PHRASE
-    jobs: list[object] = []
-    submit = engine.generator.submit
-    monkeypatch.setattr(engine.generator, "submit", lambda job: (jobs.append(job), submit(job))[1])
+    asked: list[AnswerRequested] = []
+    engine.subscribe(asked.append, AnswerRequested)
     qtbot.waitUntil(lambda: engine.state == "listening", timeout=WAIT)
     panel.trigger()
-    qtbot.waitUntil(lambda: any(isinstance(job, Answer) for job in jobs), timeout=5000)
-    answer = next(job for job in jobs if isinstance(job, Answer))
-    assert answer.controls.bias is prefs.bias()  # the next answer is sampled under the session's bias
+    qtbot.waitUntil(lambda: bool(asked), timeout=5000)
+    assert (
+        asked[0].controls is not None and asked[0].controls.bias is prefs.bias()
+    )  # the next answer is sampled under the session's bias
 
 
 def test_an_unwritable_ratings_file_is_shown_not_fatal(open_panel, midi: LoopbackMidi, qtbot, tmp_path) -> None:
