@@ -30,7 +30,7 @@ from cocomposer.model.continuation import continue_from
 from cocomposer.model.player import PlayerModel
 from cocomposer.model.runtime import ModelState, OnnxModel
 from cocomposer.model.sampling import Controls
-from cocomposer.model.shape import Cadence, Groove, swing
+from cocomposer.model.shape import Cadence, Groove, swing, unswung_tick
 from cocomposer.music import codec
 from cocomposer.music.keys import Key
 
@@ -88,6 +88,7 @@ class _Plan:
     tokens: list[int]  # from start_tick: the silence before the answer, then the answer
     start_tick: int
     end_tick: int
+    swing: float = 0.0  # the player hears it swung (see shape.swing); the model's timeline is straight
 
 
 class Generator:
@@ -189,6 +190,7 @@ class Generator:
                 self._step_all(hear())
             return
         plans, self.plans = self.plans, []
+        tick = unswung_tick(tick, max(p.swing for p in plans))  # what had sounded of a swung answer
         plays_on = self.wanted is not None and all(self.wanted(p.tag, p.request_id) for p in plans)
         self.model.restore(plans[0].model_before)
         self.encoder = copy.deepcopy(plans[0].encoder_before)
@@ -332,7 +334,14 @@ class Generator:
         self.step_seconds.extend([(time.perf_counter() - started) / max(1, self.model.steps - steps_before)])
         self.plans.append(
             _Plan(
-                job.tag, job.request_id, before_model, before_encoder, lead + result.tokens, plan_tick, result.end_tick
+                job.tag,
+                job.request_id,
+                before_model,
+                before_encoder,
+                lead + result.tokens,
+                plan_tick,
+                result.end_tick,
+                job.swing,
             )
         )
         self.emit(

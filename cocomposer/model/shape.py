@@ -136,6 +136,16 @@ def swing(notes: Sequence[codec.Note], share: float) -> list[codec.Note]:
     return out
 
 
+def unswung_tick(tick: int, share: float) -> int:
+    """Where the model stands, on its straight timeline, when a swung answer (``share`` >= SWUNG_SHARE) has sounded
+    up to ``tick``: a straight off-beat eighth (tick 6 of a beat) sounds at tick 8, so a cut at tick 6, 7 or 8 comes
+    before it (at 6, where a note-on due at the cut counts as not sounded). Other ticks are where they were."""
+    phase = tick % codec.TICKS_PER_BEAT
+    if share >= SWUNG_SHARE and 6 <= phase <= 8:
+        return tick - phase + 6
+    return tick
+
+
 class Cadence:
     """Leans an answer's last bar toward a close in ``key``: note-ons on the tonic chord lifted, the others lowered,
     by ``strength``; once a tonic-chord tone starts on a strong beat of the last bar, in the second half of the

@@ -16,7 +16,7 @@ from cocomposer.model.continuation import Conversation, continue_from, continue_
 from cocomposer.model.player import FLOOR, PlayerModel, absolute, relative
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.model.sampling import Controls
-from cocomposer.model.shape import Groove, read_call, swing
+from cocomposer.model.shape import Groove, read_call, swing, unswung_tick
 from cocomposer.music import codec, dialogue
 from cocomposer.music.metrics import key_of
 from cocomposer.timing.clock import FakeClock
@@ -135,6 +135,13 @@ def test_a_call_is_read_for_its_register_voices_and_swing() -> None:
     assert swing(straight, 0.0) == straight
     short = swing([codec.Note(0.5, 0.75, 60)], 1.0)[0]
     assert short.end - short.start == pytest.approx(0.25), "a swung sixteenth keeps its length, no blip"
+
+
+def test_a_swung_answer_is_cut_where_the_player_heard_it() -> None:
+    beat = 5 * codec.TICKS_PER_BEAT
+    # The straight off-beat eighth (tick 6) sounds at tick 8: a barge-in at 6, 7 or 8 comes before it.
+    assert [unswung_tick(beat + p, 1.0) for p in (5, 6, 7, 8, 9)] == [beat + 5, beat + 6, beat + 6, beat + 6, beat + 9]
+    assert unswung_tick(beat + 7, 0.0) == beat + 7, "a straight answer is cut where it is"
 
 
 def test_the_groove_leans_time_onto_a_syncopated_calls_sixteenths_only() -> None:
