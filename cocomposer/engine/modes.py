@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cocomposer import midi_bytes as mb
 from cocomposer.engine.settings import Settings
 from cocomposer.model.shape import MAX_AUTO_BARS
 
@@ -180,6 +181,8 @@ class ContinueOnDemand(CallResponse):
     def on_cc(self, number: int, value: int, beat: float) -> list[Action]:
         if number == self.settings.phrase_end_cc and value >= 64:
             return self.trigger(beat)
+        if number == mb.RESET_CONTROLLERS:  # every controller to its default: the pedal is up (it releases no key)
+            self._pedal_down = False
         if number != self.settings.trigger_cc:
             return []
         pressed = value >= 64
