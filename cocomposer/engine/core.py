@@ -30,6 +30,7 @@ from cocomposer.engine.scheduler import ScheduledNote, Scheduler
 from cocomposer.engine.settings import Settings
 from cocomposer.engine.stats import Stats
 from cocomposer.engine.status import EngineStatus
+from cocomposer.engine.transport import follow_transport
 from cocomposer.engine.worker import ForgetPlayer, Generator, Listen, SetMeter
 from cocomposer.errors import ConfigError
 from cocomposer.midi import ports
@@ -205,8 +206,7 @@ class Engine:
                 item = self._inbound.get(timeout=timeout)
             except queue.Empty:
                 item = None
-            self._drain_control()
-            handled = 0
+            handled = 0  # the MIDI taken is handled before the commands: a Sync queued after it waits for it
             while item is not None:
                 self._safely(self._on_midi, item[0] / 1e9, item[1])
                 handled += 1
@@ -264,10 +264,8 @@ class Engine:
             return
         status = msg[0]
         if status >= 0xF0:
-            if isinstance(self.clock, MidiClockFollower) and status in mb.TRANSPORT:
-                self.clock.feed(msg, t)
-                if status == mb.STOP:
-                    self.panic_now()  # the DAW stopped: so does cocomposer
+            if isinstance(self.clock, MidiClockFollower):
+                follow_transport(self, msg, t)  # Stop closes everything; Start and Song Position relocate
             return  # sysex, active sensing and other system messages carry nothing for the model
         if not mb.well_formed(msg):
             return  # a data byte without its status, or a data byte out of range: malformed, nothing to go on

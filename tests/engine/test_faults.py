@@ -8,6 +8,7 @@ depend on how busy the machine is.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 
@@ -31,13 +32,12 @@ PHRASE = [(60, 0.0, 0.5), (62, 0.5, 1.0), (64, 1.0, 1.5), (67, 1.5, 2.0)]  # (pi
 class FakeRig:
     """The engine between a loopback player port and a recording output, on a FakeClock at 120 BPM."""
 
-    def __init__(self, model: OnnxModel, clock=None, **settings: object) -> None:
+    def __init__(self, model: OnnxModel, sync: str = "internal", **settings: object) -> None:
         self.fake = FakeClock(T0)
         self.settings = Settings(**{"bpm": BPM, "bars": 1.0, "low": 48, "high": 84, "cadence": 0.0, **settings})
         engine_in, self.player = ports.loopback_pair("player", now_ns=lambda: int(self.fake.now() * 1e9))
         self.out = ports.RecordingOut("answers", now=self.fake.now)
-        clock = clock(self.fake.now) if clock is not None else None
-        self.engine = Engine(model, engine_in, self.out, self.settings, clock=clock, now=self.fake.now, seed=3)
+        self.engine = Engine(model, engine_in, self.out, self.settings, now=self.fake.now, sync=sync, seed=3)
         self.events: list[ev.Event] = []
         self.cond = threading.Condition()
         self.engine.subscribe(self._on_event)
@@ -179,3 +179,105 @@ def test_reset_all_controllers_releases_no_key_and_stops_nothing(rig) -> None:
         r.at(r.beat() + 0.25)
     r.send((CC, 121, 0))
     assert r.engine.sounding() and not r.of(ev.Panicked), "CC 121 resets controllers; it silences nothing"
+
+
+# --- a DAW relocating its transport while it runs --------------------------------------------------------------------
+
+
+class Daw:
+    """A DAW sending MIDI clock (24 a beat) and transport into the rig's input, its time the rig's FakeClock."""
+
+    def __init__(self, rig: FakeRig) -> None:
+        self.rig, self.position = rig, 0  # in clock ticks
+
+    def start(self) -> None:
+        self.position = 0
+        self.rig.send((0xFA,))
+
+    def song_position(self, beat: float) -> None:
+        sixteenths = round(beat * 4)
+        self.position = sixteenths * 6
+        self.rig.send((0xF2, sixteenths & 0x7F, sixteenths >> 7))
+
+    def run_to(self, beat: float, until: Callable[[], bool] = lambda: False) -> None:
+        """Send clocks, a tick's time apart, until the DAW's position reaches ``beat`` (or ``until()`` holds)."""
+        while self.position < round(beat * 24) and not until():
+            self.rig.fake.advance(SECONDS_PER_BEAT / 24)
+            self.rig.send((0xF8,))
+            self.position += 1
+
+    def play(self, notes: Sequence[tuple[int, float, float]], start: float) -> None:
+        events = sorted([(start + on, 1, p) for p, on, _ in notes] + [(start + off, 0, p) for p, _, off in notes])
+        for beat, is_on, pitch in events:
+            self.run_to(beat)
+            self.rig.send((ON, pitch, 90) if is_on else (OFF, pitch, 64))
+
+
+@pytest.mark.parametrize("jump", ["start", "song position back", "song position on"])
+def test_a_relocation_while_the_answer_sounds_closes_it_at_once_and_replans_the_rest_at_the_new_place(
+    rig, jump: str
+) -> None:
+    r = rig(sync="midi-clock", bars=4.0)
+    daw = Daw(r)
+    daw.start()
+    daw.play(PHRASE, start=1.0)
+    daw.run_to(40.0, until=lambda: bool(r.engine.sounding()) and len(r.engine.scheduled("answer")) >= 2)
+    assert r.engine.sounding(), "the answer sounds"
+    old_plan = r.engine.scheduled("answer")  # its notes still to come, in beats of the old timeline
+    old_beat, requested = r.beat(), len(r.answers())
+    old_end = r.of(ev.AnswerPlanned)[-1].end_beat
+    t_jump = r.fake.now()
+    {"start": daw.start, "song position back": lambda: daw.song_position(0.0),
+     "song position on": lambda: daw.song_position(64.0)}[jump]()  # fmt: skip
+    new_beat = r.beat()
+    assert not r.engine.sounding(), "every note the answer sounded is closed at once"
+    left = [n for n in r.engine.scheduled() if any(n is m for m in old_plan)]
+    assert not left, f"the old answer's notes never play on the new timeline: {left}"
+    again = r.answers()[requested:]
+    assert len(again) == 1, "the rest of the answer is asked for again"
+    assert new_beat <= again[0].start_beat <= new_beat + 1.0 + 1e-6, "at the new place"
+    assert again[0].beats == pytest.approx(old_end - old_beat, abs=0.05), "for what was left of it"
+    daw.run_to(new_beat + 20.0)
+    ons = r.answer_ons(after=t_jump)
+    assert ons and all(new_beat - 1e-6 <= b <= again[0].start_beat + again[0].beats for b, _ in ons), ons
+    assert not r.engine.sounding() and r.engine.state == "listening"
+
+
+def test_a_relocation_releases_the_keys_the_player_holds(rig) -> None:
+    r = rig(sync="midi-clock", hold_bars=32.0)  # only the relocation can release the key here
+    daw = Daw(r)
+    daw.start()
+    daw.run_to(2.0)
+    r.send((ON, 60, 90))
+    daw.run_to(3.0)
+    assert r.engine.held_keys() == {(1, 60)}
+    daw.song_position(16.0)
+    assert r.engine.held_keys() == set()
+    daw.play(PHRASE, start=17.0)
+    daw.run_to(17.0 + 2.0 + r.settings.silence + 1.0)
+    assert r.answers(), "the phrase after it is answered"
+
+
+def test_after_a_jump_back_the_model_hears_the_players_rhythm_not_every_note_on_one_tick(model: OnnxModel) -> None:
+    """The clock jumped from beat 101 back to 0: the notes played next are heard half a beat apart, as played (the
+    model's own timeline goes on from where it was, moved by whole bars), not squashed onto the tick it had reached."""
+    from cocomposer.engine.worker import Generator, Listen, Relocate
+    from cocomposer.music import codec
+
+    generator = Generator(model, lambda notes, request_id: True, lambda event: None, seed=1)
+    ticks: list[int] = []
+    jobs = [Listen("on", 60, 100.0), Listen("off", 60, 100.5), Relocate(101.0, 0.0)]
+    jobs += [job for beat in (1.0, 1.5, 2.0) for job in (Listen("on", 62, beat), Listen("off", 62, beat + 0.25))]
+    generator.start()
+    try:
+        for job in jobs:
+            generator.submit(job)
+            generator.submit(lambda worker: ticks.append(worker.encoder.tick))
+        done = threading.Event()
+        generator.submit(lambda worker: done.set())
+        assert done.wait(10)
+    finally:
+        generator.stop()
+    onsets = [ticks[i] for i in (3, 5, 7)]
+    assert [b - a for a, b in itertools.pairwise(onsets)] == [codec.TICKS_PER_BEAT // 2] * 2, ticks
+    assert onsets[0] > ticks[1] and (onsets[0] - codec.beats_to_ticks(1.0)) % model.meter.bar_ticks == 0, ticks
