@@ -197,7 +197,7 @@ def _with_sidecar(tmp_path: Path, **changes: object) -> Path:
 
 
 def _refused_by_the_cli(model: Path, tmp_path: Path, *needles: str) -> None:
-    from tests.test_cli import DEMO_PHRASE, assert_clear_error, cocomposer
+    from tests.app.test_cli import DEMO_PHRASE, assert_clear_error, cocomposer
 
     out = tmp_path / "out.mid"
     result = cocomposer("continue", str(DEMO_PHRASE), "-o", str(out), "--bars", "1", "--model", str(model))
