@@ -32,6 +32,7 @@ SETTING_HELP = {
     "quantize": f"answers start on the next {' / '.join(QUANTIZE)}",
     "silence": "beats of silence that end the player's phrase",
     "max_phrase_bars": "a phrase longer than this many bars is answered anyway",
+    "hold_bars": "a key held this many bars (0.5..32, default 2) stops holding the phrase open: a lost note-off",
     "barge_in": "stop the answer when the player plays (true/false)",
     "thru": "also pass the player's notes to the output (true/false)",
     "horizon": "beats the accompanist plans ahead",

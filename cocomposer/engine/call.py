@@ -61,6 +61,12 @@ class CallMemory:
         if start is not None:
             self._notes.append(codec.Note(start, max(beat, start), pitch))
 
+    def shift(self, beats: float) -> None:
+        """The session clock jumped by ``beats`` (a relocation): the call keeps its place before the new now."""
+        self._open = {pitch: start + beats for pitch, start in self._open.items()}
+        self._notes = deque((codec.Note(n.start + beats, n.end + beats, n.pitch, n.velocity) for n in self._notes),
+                            maxlen=MEMORY_NOTES)  # fmt: skip
+
     def clear(self) -> None:
         self._open.clear()
         self._notes.clear()

@@ -23,12 +23,14 @@ from cocomposer import midi_bytes as mb
 from cocomposer.engine import commands as cmd
 from cocomposer.engine import events as ev
 from cocomposer.engine.call import CallMemory, answer_job
+from cocomposer.engine.held import HeldKeys
 from cocomposer.engine.modes import Action, CancelAnswer, RequestAnswer, make_mode
 from cocomposer.engine.notifier import Handler, Notifier
 from cocomposer.engine.scheduler import ScheduledNote, Scheduler
 from cocomposer.engine.settings import Settings
 from cocomposer.engine.stats import Stats
 from cocomposer.engine.status import EngineStatus
+from cocomposer.engine.transport import follow_transport
 from cocomposer.engine.worker import ForgetPlayer, Generator, Listen, SetMeter
 from cocomposer.errors import ConfigError
 from cocomposer.midi import ports
@@ -79,7 +81,7 @@ class Engine:
         self.generator = Generator(model, self._schedule, self._emit, seed=seed, wanted=self._wanted)
         self.generator.submit(SetMeter(self.settings.model_meter))
         self.mode = make_mode(self.settings, self._boundary, self._earliest)
-        self._held: set[tuple[int, int]] = set()  # (channel 1..16, pitch) of the keys the player holds
+        self._held = HeldKeys()  # (channel 1..16, pitch) of the keys the player holds, and since when
         self._call = CallMemory()  # what the player played: key, dynamics, and the call answers follow
         self._thread = threading.Thread(target=self._run, name="cocomposer-engine", daemon=True)
         self._running = threading.Event()
@@ -204,8 +206,7 @@ class Engine:
                 item = self._inbound.get(timeout=timeout)
             except queue.Empty:
                 item = None
-            self._drain_control()
-            handled = 0
+            handled = 0  # the MIDI taken is handled before the commands: a Sync queued after it waits for it
             while item is not None:
                 self._safely(self._on_midi, item[0] / 1e9, item[1])
                 handled += 1
@@ -221,7 +222,10 @@ class Engine:
             self._safely(self._poll)
 
     def _poll(self) -> None:
-        self._perform(self.mode.poll(self.clock.beat_at(self.now())))
+        beat = self.clock.beat_at(self.now())
+        for (channel, pitch), at in self._held.expired(beat, self.settings.hold_bars * self.settings.beats_per_bar):
+            self._note_off(channel, pitch, at, self.now(), None)  # its note-off was lost: see engine.held
+        self._perform(self.mode.poll(beat))
         self._set_state(self.mode.state)
         if self.scheduler.error is not None and not self._scheduler_error_reported:
             self._scheduler_error_reported = True
@@ -260,11 +264,8 @@ class Engine:
             return
         status = msg[0]
         if status >= 0xF0:
-            if isinstance(self.clock, MidiClockFollower) and status in mb.TRANSPORT:
-                self.clock.feed(msg, t)
-                self._emit(ev.TransportIn(status, t))
-                if status == mb.STOP:
-                    self.panic_now()  # the DAW stopped: so does cocomposer
+            if isinstance(self.clock, MidiClockFollower):
+                follow_transport(self, msg, t)  # Stop closes everything; Start and Song Position relocate
             return  # sysex, active sensing and other system messages carry nothing for the model
         if not mb.well_formed(msg):
             return  # a data byte without its status, or a data byte out of range: malformed, nothing to go on
@@ -278,8 +279,8 @@ class Engine:
             return
         if is_on:
             self._note_on(channel, msg[1], msg[2], self.clock.beat_at(t), t, msg)
-        elif is_off:
-            return  # the release of a key nobody pressed (or one already released): nothing to hear
+        elif is_off:  # the release of a key nobody pressed (or released by the hold limit): nothing to hear
+            self.scheduler.send_now(msg)  # but a note passed through is closed (sent only if thru opened it)
         elif mb.is_control_change(msg):
             self._on_cc(channel, msg[1], msg[2], self.clock.beat_at(t), t)
             if self._thru():
@@ -288,7 +289,7 @@ class Engine:
             self.scheduler.send_now(msg)
 
     def _note_on(self, channel: int, pitch: int, velocity: int, beat: float, t: float, msg: ports.Message) -> None:
-        self._held.add((channel, pitch))
+        self._held.press((channel, pitch), beat)
         if self._thru():
             self.scheduler.send_now(msg)
         self.stats.notes_in += 1
@@ -301,10 +302,12 @@ class Engine:
         self._perform([a for a in actions if not isinstance(a, CancelAnswer)])
         self._emit(ev.NoteIn(True, pitch, velocity, channel, t, beat))
 
-    def _note_off(self, channel: int, pitch: int, beat: float, t: float, msg: ports.Message) -> None:
+    def _note_off(self, channel: int, pitch: int, beat: float, t: float, msg: ports.Message | None) -> None:
+        """A key released: by the player's ``msg``, or (``msg`` None) by the engine for a note-off never heard."""
         self._held.discard((channel, pitch))
         self._call.note_off(pitch, beat)
-        self.scheduler.send_now(msg)  # sent only if a pass-through note-on opened this key (thru may be off by now)
+        if msg is not None:  # sent only if a pass-through note-on opened this key (thru may be off by now)
+            self.scheduler.send_now(msg)
         if any(p == pitch for _, p in self._held):
             return  # the same pitch is still held on another channel: the model hears one key per pitch
         self.generator.submit(Listen("off", pitch, beat))
@@ -312,7 +315,8 @@ class Engine:
         self._emit(ev.NoteIn(False, pitch, 0, channel, t, beat))
 
     def _on_cc(self, channel: int, number: int, value: int, beat: float, t: float) -> None:
-        if self.settings.panic_cc is not None and number == self.settings.panic_cc and value >= 64:
+        panic_cc = self.settings.panic_cc is not None and number == self.settings.panic_cc and value >= 64
+        if panic_cc or number in (mb.ALL_SOUND_OFF, mb.ALL_NOTES_OFF):  # the player's (or the DAW's) "silence, now"
             self.panic_now()
             return
         name = self.settings.cc.get(number)
@@ -430,8 +434,14 @@ class Engine:
             self._cancel(tag)
 
     def panic_now(self) -> None:
-        """Cancel every answer and close every note cocomposer opened (also the player's notes sent thru)."""
+        """Cancel every answer and close every note cocomposer opened (also the player's notes sent thru); every
+        key the player held counts as released (one whose note-off was lost would otherwise hold the phrase open)."""
+        self._release_held(self.clock.beat_at(self.now()))
         self._cancel_all()
         self.scheduler.panic()
         self.mode.panic()
         self._emit(ev.Panicked(self.now()))
+
+    def _release_held(self, beat: float) -> None:
+        for channel, pitch in self._held:
+            self._note_off(channel, pitch, beat, self.now(), None)

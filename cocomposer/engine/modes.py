@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cocomposer import midi_bytes as mb
 from cocomposer.engine.settings import Settings
 from cocomposer.model.shape import MAX_AUTO_BARS
 
@@ -93,6 +94,22 @@ class Mode:
         self.state = "listening"
         self.answer_end = None
         self.phrase_start = None
+
+    def relocate(self, old: float, new: float) -> list[Action]:
+        """The session clock jumped from beat ``old`` to ``new`` (a DAW's Start or Song Position Pointer while it
+        runs); the engine has released the held keys and cancels every answer. The phrase being played moves with the
+        clock; an answer playing or waiting is asked for again at the new place, for what was left of it."""
+        moved = lambda beat: None if beat is None else beat + new - old  # noqa: E731
+        self.phrase_start, self.last_event = moved(self.phrase_start), moved(self.last_event)
+        if self.state not in ("waiting", "answering") or self.answer_end is None or self.answer_end <= old:
+            self.state, self.answer_end = "listening", None
+            return []
+        answer_start = self.answer_end - self.answer_beats
+        left = self.answer_end - max(old, answer_start)
+        start = self.boundary(new + max(0.0, answer_start - old))
+        self.state = "waiting" if start > new + 1e-6 else "answering"
+        self.answer_end = start + left
+        return [RequestAnswer(start, left, "answer", self.settings.out_channel)]
 
     def answer_bars(self) -> float:
         """The answer's length: the ``bars`` setting, or with bars auto (0) as many whole bars as the phrase
@@ -180,6 +197,8 @@ class ContinueOnDemand(CallResponse):
     def on_cc(self, number: int, value: int, beat: float) -> list[Action]:
         if number == self.settings.phrase_end_cc and value >= 64:
             return self.trigger(beat)
+        if number == mb.RESET_CONTROLLERS:  # every controller to its default: the pedal is up (it releases no key)
+            self._pedal_down = False
         if number != self.settings.trigger_cc:
             return []
         pressed = value >= 64
@@ -201,6 +220,10 @@ class ContinueOnDemand(CallResponse):
     def panic(self) -> None:
         super().panic()
         self._last_press = None
+
+    def relocate(self, old: float, new: float) -> list[Action]:
+        self._last_press = None
+        return super().relocate(old, new)
 
     def poll(self, beat: float) -> list[Action]:
         self._follow_answer(beat)
@@ -230,6 +253,14 @@ class Accompany(Mode):
         """Silence until the player plays again."""
         super().panic()
         self.planned_until = self.last_replan = self.last_event = None
+
+    def relocate(self, old: float, new: float) -> list[Action]:
+        """The next poll plans afresh from the new place (the engine cancelled what was planned)."""
+        if self.last_event is not None:
+            self.last_event += new - old
+        self.planned_until = self.last_replan = None
+        self.state = "listening"
+        return []
 
     def answer_planned(self, end_beat: float) -> None:
         if self.state == "answering":

@@ -36,6 +36,7 @@ class Settings:
     quantize: str = "beat"
     silence: float = 1.0  # beats of silence that end a phrase
     max_phrase_bars: float = 8.0
+    hold_bars: float = 2.0  # a key held this long stops holding the phrase open (a lost note-off); 0.5..32 bars
     barge_in: bool = True
     thru: bool = False
     horizon: float = 2.0  # beats the accompanist plans ahead
@@ -63,6 +64,7 @@ class Settings:
         _check(1 <= self.out_channel <= 16, f"output channel must be 1..16, got {self.out_channel}")
         _check(1 <= self.accompany_channel <= 16, f"accompany channel must be 1..16, got {self.accompany_channel}")
         _check(0.05 <= self.silence <= 16, f"silence must be 0.05..16 beats, got {self.silence}")
+        _check(0.5 <= self.hold_bars <= 32, f"hold limit must be 0.5..32 bars, got {self.hold_bars}")
         _check(0.5 <= self.horizon <= 16, f"horizon must be 0.5..16 beats, got {self.horizon}")
         _check(20 <= self.bpm <= 300, f"tempo must be 20..300 BPM, got {self.bpm}")
         _check(

@@ -60,6 +60,17 @@ class SetMeter:
 
 
 @dataclass(frozen=True)
+class Relocate:
+    """The session clock jumped from beat ``old`` to ``new`` (a DAW's Start or Song Position Pointer). The model's
+    own timeline never goes back: from now on it hears session beats moved by whole bars (so bar lines stay bar
+    lines), placed where the old timeline stopped, so what the player plays next is not heard squashed into one
+    tick (a jump back) nor after hundreds of bars of silence (a jump on)."""
+
+    old: float
+    new: float
+
+
+@dataclass(frozen=True)
 class Answer:
     request_id: int
     start_beat: float
@@ -114,6 +125,7 @@ class Generator:
         self.encoder = codec.StreamEncoder()
         self.player = PlayerModel()  # what the player played, learned here as it arrives (never on a timing thread)
         self.plans: list[_Plan] = []  # sampled ahead, oldest first; each starts where the one before ended
+        self.offset_ticks = 0  # the model's timeline minus the session clock's, in ticks (see Relocate)
         self.step_seconds: deque[float] = deque(maxlen=2000)
         self.dropped_jobs = 0
         self._thread = threading.Thread(target=self._run, name="cocomposer-generator", daemon=True)
@@ -161,12 +173,14 @@ class Generator:
                 if isinstance(job, Listen):
                     self._listen(job)
                 elif isinstance(job, SetMeter):
-                    self.model.set_meter(job.meter, 0)
+                    self.model.set_meter(job.meter, self.offset_ticks % job.meter.bar_ticks)
                     self.player.set_meter(job.meter)
                 elif isinstance(job, ForgetPlayer):
                     self.player.reset()
                 elif isinstance(job, Answer):
                     self._answer(job)
+                elif isinstance(job, Relocate):
+                    self._relocate(job)
                 elif callable(job):
                     job(self)
             except Exception as err:
@@ -262,29 +276,38 @@ class Generator:
         self._step_all(tokens)
         return tokens
 
+    def _relocate(self, job: Relocate) -> None:
+        old = codec.beats_to_ticks(job.old) + self.offset_ticks
+        self._cut_at(old)  # the engine cancelled the plans: the model keeps what sounded before the jump
+        bar = self.model.meter.bar_ticks
+        behind = max(old, self.encoder.tick) - codec.beats_to_ticks(job.new)
+        self.offset_ticks = -(-behind // bar) * bar  # the fewest whole bars that keep the model's time going on
+
     def _listen(self, job: Listen) -> None:
+        beat = job.beat + self.offset_ticks / codec.TICKS_PER_BEAT  # on the model's timeline
         if job.kind == "on":
-            self.player.note_on(job.pitch, job.beat)
+            self.player.note_on(job.pitch, beat)
         else:
-            self.player.note_off(job.pitch, job.beat)
+            self.player.note_off(job.pitch, beat)
 
         def player_tokens() -> list[int]:
             if job.kind == "on":
-                return self.encoder.note_on(job.pitch, job.beat)
-            return self.encoder.note_off(job.pitch, job.beat)
+                return self.encoder.note_on(job.pitch, beat)
+            return self.encoder.note_off(job.pitch, beat)
 
-        self._cut_at(codec.beats_to_ticks(job.beat), player_tokens)
+        self._cut_at(codec.beats_to_ticks(beat), player_tokens)
 
     def _answer(self, job: Answer) -> None:
         started = time.perf_counter()
+        start_beat = job.start_beat + self.offset_ticks / codec.TICKS_PER_BEAT  # on the model's timeline
         if self.plans and job.replace:
-            self._cut_at(codec.beats_to_ticks(job.start_beat))  # else the new plan follows the outstanding ones
+            self._cut_at(codec.beats_to_ticks(start_beat))  # else the new plan follows the outstanding ones
         del self.plans[: max(0, len(self.plans) - MAX_PLANS + 1)]
         self.model.set_style(job.style)
         self.model.set_mood(job.mood)
         before_model, before_encoder = self.model.snapshot(), copy.deepcopy(self.encoder)
         plan_tick = self.encoder.tick
-        lead = self.encoder.advance(job.start_beat)
+        lead = self.encoder.advance(start_beat)
         self._step_all(lead)
         start_tick = self.encoder.tick
         offset = job.start_beat - start_tick / codec.TICKS_PER_BEAT  # off-grid starts (quantize off) keep their time

@@ -3,7 +3,8 @@
 One class wraps onnxruntime. The recurrent state is an explicit input and output of the graph, so one step costs the
 same at the first note of a session as at the ten-thousandth. The sidecar JSON (``name.json`` beside ``name.onnx``)
 is read into a frozen :class:`ModelInfo`; a model whose vocabulary does not match :mod:`cocomposer.music.codec` is
-refused.
+refused, and so is one that does not fit its sidecar (one real step at load checks the input names, the state shape,
+the number of logits and the labels).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ MODEL_PACKAGE = "cocomposer.models"  # the top-level models/ folder, installed a
 # Weights of the style and mood embeddings when playing. 1.0 is what training saw (used to score data); 2.0 makes
 # the labels count against a prompt in another style: style control rose from 53% to 72% in the evaluation.
 PLAYING_STRENGTH = (2.0, 2.0)
+STEP_INPUTS = ("token", "phase", "bar_position", "style", "mood", "meter", "state")  # what every step feeds
 
 
 def default_model_path() -> Path:
@@ -68,6 +70,13 @@ class ModelInfo:
             )
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise ModelError(f"sidecar {sidecar} is unreadable or incomplete: {err}") from err
+        for kind, needed in (("styles", codec.STYLES), ("moods", codec.MOODS)):
+            labels = raw[kind]
+            if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels) or set(needed) - set(labels):
+                raise ModelError(
+                    f"sidecar {sidecar}: {kind} must be a list of labels holding {', '.join(needed)}, got {labels!r}; "
+                    "use a model exported by this version"
+                )
         if info.vocabulary_hash != codec.vocabulary_hash() or info.vocab_size != codec.VOCAB_SIZE:
             raise ModelError(
                 f"model {onnx_path.name} was trained for vocabulary {info.vocabulary_hash}, but this cocomposer "
@@ -97,6 +106,7 @@ class OnnxModel:
         self.bar_origin = 0  # a tick on which a bar line falls
         self.cond_scale = np.array(PLAYING_STRENGTH, dtype=np.float32)
         self._has_scale = "cond_scale" in {i.name for i in session.get_inputs()}
+        self._run_options = None  # onnxruntime's RunOptions for each step (the check at load runs quietly)
         self.reset()
 
     @classmethod
@@ -115,7 +125,47 @@ class OnnxModel:
             session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         except Exception as err:
             raise ModelError(f"onnxruntime could not load {onnx_path}: {err}") from err
-        return cls(session, info)
+        model = cls(session, info)
+        model._run_options = ort.RunOptions()
+        model._run_options.log_severity_level = 4  # a failing check is reported as one ModelError, not a log line
+        try:
+            model._check_fits()
+        finally:
+            model._run_options = None
+        return model
+
+    def _check_fits(self) -> None:
+        """One real step at load, with the last style, mood and meter, so that a model which does not fit its
+        sidecar (its state shape, vocabulary size, input names or labels) is refused now with one line, instead of
+        failing at every phrase of the session."""
+        name, info = self.info.path.name, self.info
+        inputs = {i.name for i in self._session.get_inputs()}
+        if missing := [n for n in STEP_INPUTS if n not in inputs]:
+            raise ModelError(
+                f"model {name} has no input {', '.join(missing)} (it takes {', '.join(sorted(inputs))}); cocomposer "
+                f"feeds {', '.join(STEP_INPUTS)}: use a model exported by this version"
+            )
+        self.style, self.mood = len(info.styles) - 1, len(info.moods) - 1
+        self.meter = codec.Meter(5, 4)  # none of the named meters: the model's last meter input, "other"
+        try:
+            logits = self.step(codec.shift_token(1))
+        except Exception as err:  # onnxruntime's own errors: their text says what did not fit
+            detail = "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
+            raise ModelError(
+                f"model {name} does not fit its sidecar {self.info.path.with_suffix('.json').name} ({len(info.styles)} "
+                f"styles, {len(info.moods)} moods, state {list(info.state_shape)}): a step failed: {detail[:300]}"
+            ) from err
+        if logits.shape != (info.vocab_size,) or self.state.shape != info.state_shape:
+            raise ModelError(
+                f"model {name} gives {logits.shape[-1] if logits.ndim else 0} logits and a state of "
+                f"{list(self.state.shape)} a step, but its sidecar says {info.vocab_size} logits (this cocomposer's "
+                f"vocabulary) and a state of {list(info.state_shape)}; use a model exported by this version"
+            )
+        if not np.isfinite(logits).all():
+            raise ModelError(f"model {name} gives logits that are not finite numbers; its weights are damaged")
+        self.style = self.mood = 0
+        self.meter = codec.COMMON_TIME
+        self.reset()
 
     # -- conditioning ---------------------------------------------------------------------------------------------
     def set_style(self, style: str | int) -> None:
@@ -164,7 +214,7 @@ class OnnxModel:
         }
         if self._has_scale:
             feeds["cond_scale"] = self.cond_scale
-        logits, self.state = self._session.run(None, feeds)
+        logits, self.state = self._session.run(None, feeds, self._run_options)
         self.logits = logits[0]
         self.steps += 1
         return self.logits

@@ -111,14 +111,16 @@ def all_closed(events: list[tuple[float, ports.Message]]) -> bool:
 
 
 def play(send: Callable[[ports.Message], None], notes: Sequence[tuple[int, float, float]], beat_time: Callable,
-         start: float) -> float:  # fmt: skip
-    """Send (pitch, on, off) notes at ``beat_time(start + beat)``; returns the time of the last note-off."""
+         start: float, lose: int | None = None) -> float:  # fmt: skip
+    """Send (pitch, on, off) notes at ``beat_time(start + beat)``, except the note-off of pitch ``lose``; returns
+    the time of the last note-off."""
     events = sorted([(on, 1, p) for p, on, _ in notes] + [(off, 0, p) for p, _, off in notes], key=lambda e: e[:2])
     for beat, is_on, pitch in events:
         due = beat_time(start + beat)
         while (left := due - time.perf_counter()) > 0:
             time.sleep(min(left, 0.003))
-        send((ON, pitch, 90) if is_on else (OFF, pitch, 0))
+        if is_on or pitch != lose:
+            send((ON, pitch, 90) if is_on else (OFF, pitch, 0))
     return time.perf_counter()
 
 
@@ -189,11 +191,12 @@ class JackRig:
             assert ok, f"no {kind.__name__} event after {TIMEOUT} s; events {seen}"
             return [e for e in self.events if isinstance(e, kind)]
 
-    def play(self, notes: Sequence[tuple[int, float, float]] = PHRASE) -> tuple[float, float]:
-        """Play from the next beat; returns (beat, time) of the phrase's last note-off."""
+    def play(self, notes: Sequence[tuple[int, float, float]] = PHRASE, lose: int | None = None) -> tuple[float, float]:
+        """Play from the next beat (never sending the note-off of pitch ``lose``); returns (beat, time) of the
+        phrase's last note-off."""
         clock = self.engine  # the facade: beat_at, time_at
         start = math.ceil(clock.beat_at(time.perf_counter()) + 0.25)
-        t_end = play(self.player.send, notes, clock.time_at, start)
+        t_end = play(self.player.send, notes, clock.time_at, start, lose)
         return start + max(off for _, _, off in notes), t_end
 
     def wait_first_note(self) -> float:
@@ -288,6 +291,21 @@ def test_panic_through_jack_closes_everything(jack_rig) -> None:
     rig.arrivals.wait(lambda events: any(m[1:] == (123, 0) and m[0] & 0xF0 == CC for _, m in events), "CC 123")
     late = [p for t, p in note_ons(rig.arrivals.snapshot()) if t > t_panic + 0.05]
     assert not late
+
+
+def test_a_lost_note_off_through_jack_does_not_stop_the_next_phrase_being_answered(jack_rig) -> None:
+    """A key goes down and its note-off is never sent (a cable pulled, a message JACK dropped): the phrase is
+    answered once the key passes the hold limit, and the next phrase is answered after its own silence."""
+    rig = jack_rig(bars=1.0, hold_bars=1.0)  # 1 bar = 1 s at 240 BPM
+    rig.play(lose=PHRASE[-1][0])
+    rig.wait_hook(ev.AnswerPlanned)
+    assert rig.engine.held_keys() == set(), "the key past the hold limit counts as released"
+    rig.arrivals.wait(all_closed, "the first answer closes")
+    end_beat, _ = rig.play()
+    requested = rig.wait_hook(ev.AnswerRequested, 2)[-1]
+    assert requested.start_beat <= end_beat + rig.settings.silence + 1 + TOLERANCE / BEAT, "answered after its silence"
+    rig.wait_hook(ev.AnswerPlanned, 2)
+    rig.arrivals.wait(all_closed, "every note closed")
 
 
 def test_a_flood_from_another_client_does_not_stop_the_answer(jack_server, jack_rig) -> None:

@@ -211,6 +211,14 @@ def test_continue_mode_ignores_taps_more_than_a_beat_apart_and_a_held_pedal() ->
     assert requests(mode.on_cc(64, 127, 5.0)), "the second tap of the new pair"
 
 
+def test_continue_mode_takes_reset_all_controllers_as_the_pedal_coming_up() -> None:
+    """A DAW (or a keyboard's reset) sends CC 121 rather than the pedal's own release: the pedal counts as up, so the
+    next press is a tap (else the pedal would count as held and a double tap would never answer)."""
+    mode = continue_mode()
+    assert mode.on_cc(64, 127, 3.0) == [] and mode.on_cc(121, 0, 3.2) == []
+    assert requests(mode.on_cc(64, 127, 3.9)), "the second tap"
+
+
 def test_continue_mode_trigger_cc_is_configurable() -> None:
     mode = continue_mode(trigger_cc=80)
     assert mode.on_cc(64, 127, 3.0) == [] and mode.on_cc(64, 0, 3.1) == [] and mode.on_cc(64, 127, 3.2) == []

@@ -155,3 +155,93 @@ def test_draws_follow_the_softmax_under_temperature_and_top_p(temperature: float
         weights = np.array([0.4, 0.3, 0.0, 0.0]) / 0.7
     observed = np.array([draws.count(c) for c in choices]) / len(draws)
     assert np.abs(observed - weights).max() < 0.015
+
+
+# --- models that load but do not fit their sidecar: refused at load, with one clear line and exit 2 ---------------
+
+
+def _graph_model(path: Path, vocab: int = codec.VOCAB_SIZE, token_input: str = "token") -> Path:
+    """A real ONNX model of the step contract (built with the onnx package): logits of ``vocab`` zeros, the state
+    passed through, its token input named ``token_input``; saved at ``path`` with the shipped model's sidecar."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    state_shape = json.loads(MODEL.with_suffix(".json").read_text())["state_shape"]
+    names = (token_input, "phase", "bar_position", "style", "mood", "meter")
+    ints = [helper.make_tensor_value_info(n, TensorProto.INT64, [1]) for n in names]
+    state = helper.make_tensor_value_info("state", TensorProto.FLOAT, state_shape)
+    outputs = [
+        helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, vocab]),
+        helper.make_tensor_value_info("state_out", TensorProto.FLOAT, state_shape),
+    ]
+    zeros = helper.make_tensor("zeros", TensorProto.FLOAT, [1, vocab], [0.0] * vocab)
+    nodes = [
+        helper.make_node("Constant", [], ["logits"], value=zeros),
+        helper.make_node("Identity", ["state"], ["state_out"]),
+    ]
+    graph = helper.make_graph(nodes, "step", [*ints, state], outputs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    shutil.copy(MODEL.with_suffix(".json"), path.with_suffix(".json"))
+    return path
+
+
+def _with_sidecar(tmp_path: Path, **changes: object) -> Path:
+    """A copy of the shipped model whose sidecar has ``changes``."""
+    copy = tmp_path / "edited.onnx"
+    shutil.copy(MODEL, copy)
+    sidecar = json.loads(MODEL.with_suffix(".json").read_text())
+    copy.with_suffix(".json").write_text(json.dumps({**sidecar, **changes}))
+    return copy
+
+
+def _refused_by_the_cli(model: Path, tmp_path: Path, *needles: str) -> None:
+    from tests.app.test_cli import DEMO_PHRASE, assert_clear_error, cocomposer
+
+    out = tmp_path / "out.mid"
+    result = cocomposer("continue", str(DEMO_PHRASE), "-o", str(out), "--bars", "1", "--model", str(model))
+    assert_clear_error(result, model.stem, *needles)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("broken", "needles"),
+    [
+        ("state shape", ("state",)),
+        ("styles as a string", ("styles",)),
+        ("a style the embedding lacks", ("style",)),
+    ],
+)
+def test_a_sidecar_that_does_not_fit_its_model_is_refused_at_load(
+    tmp_path: Path, broken: str, needles: tuple[str, ...]
+) -> None:
+    sidecar = json.loads(MODEL.with_suffix(".json").read_text())
+    changes: dict[str, object] = {
+        "state shape": {"state_shape": [2, 1, 256]},
+        "styles as a string": {"styles": "folk"},
+        "a style the embedding lacks": {"styles": [*sidecar["styles"], "jazz"]},
+    }[broken]
+    model = _with_sidecar(tmp_path, **changes)
+    with pytest.raises(ModelError, match="|".join(needles)):
+        OnnxModel.load(model)
+    _refused_by_the_cli(model, tmp_path, *needles)
+
+
+@pytest.mark.parametrize(("broken", "needles"), [("vocabulary size", ("logits", "305")), ("input names", ("token",))])
+def test_a_graph_that_does_not_fit_the_step_contract_is_refused_at_load(
+    tmp_path: Path, broken: str, needles: tuple[str, ...]
+) -> None:
+    if broken == "vocabulary size":
+        model = _graph_model(tmp_path / "small.onnx", vocab=200)
+    else:
+        model = _graph_model(tmp_path / "renamed.onnx", token_input="tokens")
+    with pytest.raises(ModelError):
+        OnnxModel.load(model)
+    _refused_by_the_cli(model, tmp_path, *needles)
+
+
+def test_a_graph_of_the_step_contract_loads(tmp_path: Path) -> None:
+    """The builder above makes a model that fits: what the two tests before it refuse is the fault, not the graph."""
+    model = OnnxModel.load(_graph_model(tmp_path / "fits.onnx"))
+    assert model.step(codec.shift_token(1)).shape == (codec.VOCAB_SIZE,)
