@@ -21,6 +21,7 @@ from cocomposer.engine.settings import Settings
 from cocomposer.midi import ports
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.timing.clock import FakeClock
+from tests.support.midi import poll_until
 
 BPM = 120.0
 SECONDS_PER_BEAT = 60.0 / BPM
@@ -42,6 +43,7 @@ class FakeRig:
         self.cond = threading.Condition()
         self.engine.subscribe(self._on_event)
         self.engine.start()
+        self.sent = 0
 
     def _on_event(self, event: ev.Event) -> None:
         with self.cond:
@@ -78,7 +80,11 @@ class FakeRig:
             self.settle()
 
     def send(self, message: ports.Message) -> None:
+        """Send ``message`` and wait until the engine has taken it (the loopback delivers, and stamps the fake
+        time, on a thread of its own: the clock must not move on before), then settle."""
         self.player.send(message)
+        self.sent += 1
+        assert poll_until(lambda: self.engine.status().received >= self.sent, 10), "the engine got the message"
         self.settle()
 
     def play(self, notes: Sequence[tuple[int, float, float]], start: float, lose: int | None = None) -> None:

@@ -20,6 +20,7 @@ from cocomposer.model.shape import Groove, read_call, swing, unswung_tick
 from cocomposer.music import codec, dialogue
 from cocomposer.music.metrics import key_of
 from cocomposer.timing.clock import FakeClock
+from tests.support.midi import poll_until
 
 # A riff in E: E G A G, eighth notes, played twice a bar (times in beats).
 RIFF_E = [(0.0, 64), (0.5, 67), (1.0, 69), (1.5, 67), (2.0, 64), (2.5, 67), (3.0, 69), (3.5, 67)]
@@ -245,9 +246,11 @@ def play_to_the_engine(model: OnnxModel, call: list[codec.Note], settings: Setti
 
     try:
         events = sorted([(n.start, 1, n.pitch) for n in call] + [(n.end, 0, n.pitch) for n in call])
-        for beat, on, pitch in events:  # at a tie, the note-off first
+        for sent, (beat, on, pitch) in enumerate(events, 1):  # at a tie, the note-off first
             at(beat)
             player.send((0x90, pitch, 90) if on else (0x80, pitch, 0))
+            # The loopback stamps the fake time on a thread of its own: the clock moves on only once it arrived.
+            assert poll_until(lambda sent=sent: engine.status().received >= sent, 10)
             settled()
         learned = engine.generator.player.tokens_learned
         assert learned >= len(call) * 3, f"learned as it was played ({learned} tokens)"
