@@ -39,6 +39,7 @@ from cocomposer.bench.conversation import (
     dialogue_summary,
     motif_relation,
 )
+from cocomposer.console.helptext import CommandParser, HelpFormatter
 from cocomposer.errors import ConfigError
 from cocomposer.model.continuation import Conversation, continue_notes
 from cocomposer.model.runtime import OnnxModel
@@ -347,19 +348,27 @@ def sweep(model_path: Path | None, seeds: int, bars: int | None, folder: Path) -
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cocomposer eval --musical", description=__doc__.split("\n\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(
+        prog="cocomposer eval --musical", description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter
+    )
     parser.add_argument("--musical", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", type=Path, help="the ONNX model (default: the shipped one)")
-    parser.add_argument("--seeds", type=int, default=6, help="answers per prompt (default 6)")
+    parser.add_argument("--seeds", type=int, default=6, help="answers per prompt")
     parser.add_argument(
-        "--bars", default="4", help="bars per answer, in the prompt's meter, or auto (as many as the prompt; default 4)"
+        "--bars", default="4", help="bars per answer, in the prompt's meter, or auto (as many as the prompt)"
     )
-    parser.add_argument("--corpus", type=Path, help="a prepared corpus cache, to measure the corpus's own rates")
+    parser.add_argument(
+        "--corpus", type=Path, help="a prepared corpus cache, to measure the corpus's own rates (default: none)"
+    )
     parser.add_argument("--validation", action="store_true", help="the validation prompts (for choosing defaults)")
     parser.add_argument("--sweep", action="store_true", help="try a grid of mimic and cadence values")
     parser.add_argument("-o", "--output", type=Path, help=f"where to write the JSON (default {DEFAULT_OUT})")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     bars = None if args.bars == "auto" else int(args.bars) if args.bars.isdigit() else 0
     if args.seeds < 1 or bars == 0:
         raise ConfigError(f"--seeds must be at least 1 and --bars a whole number of bars or auto; got {args.bars!r}")

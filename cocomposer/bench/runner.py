@@ -33,6 +33,7 @@ from cocomposer.bench.report import (
     machine_lines,
 )
 from cocomposer.bench.stats import Summary, ratio, window_median
+from cocomposer.console.helptext import CommandParser, HelpFormatter
 from cocomposer.errors import ConfigError
 
 SECTIONS = ("step", "live", "startup")
@@ -393,16 +394,22 @@ def run_bench(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cocomposer.bench.runner", description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(
+        prog="python -m cocomposer.bench.runner", description=__doc__.splitlines()[0], formatter_class=HelpFormatter
+    )
     parser.add_argument("--full", action="store_true", help="longer runs (several minutes)")
-    parser.add_argument("-o", "--output", type=Path, default=Path("bench.json"))
-    parser.add_argument("--model", type=Path)
+    parser.add_argument("-o", "--output", type=Path, default=Path("bench.json"), help="where to write the JSON")
+    parser.add_argument("--model", type=Path, help="the ONNX model (default: the shipped one)")
     parser.add_argument("--checkpoint", type=Path, help="PyTorch checkpoint of the model (default: found)")
-    parser.add_argument("--phrases", type=int, help="phrases per end-to-end condition")
-    parser.add_argument("--steps", type=int, help="events in the step statistics")
-    parser.add_argument("--only", help=f"comma-separated sections: {', '.join(SECTIONS)}")
-    return run_bench(parser.parse_args(argv))
+    parser.add_argument("--phrases", type=int, help="phrases per end-to-end condition (default: by --full)")
+    parser.add_argument("--steps", type=int, help="events in the step statistics (default: by --full)")
+    parser.add_argument("--only", help=f"comma-separated sections: {', '.join(SECTIONS)} (default: all)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_bench(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":
