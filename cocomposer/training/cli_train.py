@@ -10,17 +10,22 @@ import time
 from pathlib import Path
 
 from cocomposer.console.helptext import HelpFormatter
+from cocomposer.console.progress import Progress
 
 DEFAULT_RUN = Path("runs/default")
 DEFAULT_MODEL = Path("models/default.onnx")
 
 
-def _logger(path: Path):
+def _logger(path: Path, progress: Progress | None = None):
+    """Log to ``path`` and the terminal (above the progress bar, when there is one on the terminal)."""
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def log(message: str) -> None:
         line = f"{time.strftime('%H:%M:%S')} {message}"
-        print(line, flush=True)
+        if progress is not None and progress.terminal:
+            progress.write(line)
+        else:
+            print(line, flush=True)
         with path.open("a") as f:
             f.write(line + "\n")
 
@@ -56,10 +61,19 @@ def _train(args: argparse.Namespace) -> None:
         mode_switch=args.mode_switch,
         played=args.played,
     )
-    log = _logger(args.run / "train.log")
-    best = train(
-        splits["train"], splits["valid"], args.run, net_cfg, cfg, resume=not args.no_resume, log=log, init=args.init
-    )
+    with Progress(args.steps, "training", "steps", every=60) as progress:
+        log = _logger(args.run / "train.log", progress)
+        best = train(
+            splits["train"],
+            splits["valid"],
+            args.run,
+            net_cfg,
+            cfg,
+            resume=not args.no_resume,
+            log=log,
+            init=args.init,
+            progress=progress,
+        )
     log(f"done; best checkpoint {best}")
 
 
