@@ -2,9 +2,11 @@
 
 Runs the real panel, engine and shipped model on in-process loopback ports, plays the bundled demo phrase
 (cocomposer/data/demo_phrase.mid) into the input twice, likes the first answer, and grabs the window while the
-second answer waits for the bar (its notes outlined before they sound). Needs a display; on a headless machine:
+second answer waits for the bar (its notes outlined before they sound). ``--more`` also unfolds "More settings" and
+starts MIDI learn on the temperature slider (the instruction line). Needs a display; on a headless machine:
 
-    xvfb-run -a -s "-screen 0 1280x800x24" python scripts/screenshot_panel.py [-o docs/panel.png] [--seed 3]
+    xvfb-run -a -s "-screen 0 1280x900x24" python scripts/screenshot_panel.py [-o docs/panel.png] [--seed 3]
+    xvfb-run -a -s "-screen 0 1280x1024x24" python scripts/screenshot_panel.py --more -o docs/panel-more.png
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def answer_coming(app: QApplication, panel: Panel, midi: LoopbackMidi) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=Path("docs/panel.png"))
-    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=3, help="the engine's random seed")
+    parser.add_argument("--more", action="store_true", help="unfold More settings and show MIDI learn")
     options = parser.parse_args(argv)
     app = QApplication(sys.argv[:1])
     midi = LoopbackMidi([DEVICE])
@@ -63,8 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         flags += ["--config", f"{tmp}/panel.toml", "--ratings", f"{tmp}/ratings.jsonl", "--quantize", "bar"]
         args = build_parser().parse_args(flags)
         panel = build_panel(args, settings_from_args(args))
-        panel.resize(1260, 780)
+        panel.resize(1260, 960 if options.more else 820)
         panel.show()
+        if options.more:
+            panel.more.unfold(True)
         try:
             play_phrase(app, panel, midi)
             wait(app, lambda: panel.roll.model.count("ai") >= 2, 30, "the first answer")
@@ -74,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
                 if answer_coming(app, panel, midi):
                     break
             wait(app, lambda: "first note -" not in panel.latency_label.text(), 5, "the latency readout")
+            if options.more:
+                panel.start_learn("temperature")
             shown = time.monotonic() + 0.1  # deliver the hooks queued meanwhile (the state badge)
             wait(app, lambda: time.monotonic() > shown, 5, "the panel to catch up")
             options.output.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
+import subprocess
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -68,8 +70,49 @@ def _backend_works(api: str) -> str | None:
     return None
 
 
+HEADLESS_PLATFORMS = ("offscreen", "minimal")
+_PROBE = "from PyQt6.QtWidgets import QApplication; QApplication([])"
+
+
+def qt_problem(timeout: float = 30.0) -> str | None:
+    """Why Qt cannot open a window here, or None. Qt aborts the whole process when its display plugin fails (with
+    "Reinstalling the application may fix this problem", wrong advice for a missing library or display), so a
+    child process tries first and its words are turned into a message that says what to do."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform in HEADLESS_PLATFORMS or getattr(sys, "frozen", False):  # a frozen app has no `python -c`
+        return None
+    env = {**os.environ, "QT_DEBUG_PLUGINS": "1"}
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None  # slow or odd, not known to be broken: let Qt itself try
+    if probe.returncode == 0:
+        return None
+    missing = sorted(set(re.findall(r"(lib[\w.+-]+\.so[.\d]*): cannot open shared object file", probe.stderr)))
+    display = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY") or "(none)"
+    if missing:
+        why = (
+            f"Qt's display plugin needs libraries this system lacks ({', '.join(missing)}); on Debian or Ubuntu "
+            "`sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 "
+            "libxkbcommon-x11-0` installs them"
+        )
+    else:
+        lines = probe.stderr.splitlines()
+        said = [line.partition(": ")[2] for line in lines if line.startswith("qt.qpa.") and ": " in line]
+        said += [line.strip() for line in lines if "platform plugin" in line]
+        why = f"Qt could not open the display {display} ({said[0] if said else f'exit status {probe.returncode}'})"
+    return (
+        f"the stage panel cannot open a window: {why}. Meanwhile `cocomposer run` (same flags) runs the engine "
+        "headless, and QT_QPA_PLATFORM=offscreen runs the panel unseen"
+    )
+
+
 def run_panel(args: argparse.Namespace, settings: Settings) -> int:
     """Open the panel and run until it closes; every note is closed and the settings saved on the way out."""
+    if QApplication.instance() is None and (problem := qt_problem()) is not None:
+        raise CocomposerError(problem)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("cocomposer")
     app.setStyleSheet(STYLESHEET)  # type: ignore[union-attr]

@@ -14,17 +14,22 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
 from cocomposer.music.keys import PITCH_CLASSES, SCALES, note_name, parse_key
 
+CC_TAG_WIDTH = 60  # pixels: "CC 127" at 15 px
+
 
 class Control(QWidget):
     changed = pyqtSignal(str, object)  # setting name, new value
 
     def __init__(self, name: str, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # paints the MIDI-learn highlight
         self.name = name
         self.title = QLabel(title)
         self.title.setObjectName("controlTitle")
         self.cc_label = QLabel("")
         self.cc_label.setObjectName("ccLabel")
+        self.cc_label.setFixedWidth(CC_TAG_WIDTH)
+        self.cc_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(4, 2, 4, 2)
         self.layout_.setSpacing(2)
@@ -38,7 +43,9 @@ class Control(QWidget):
         raise NotImplementedError
 
     def show_binding(self, number: int | None, learning: bool = False) -> None:
-        text = "learning: move a knob" if learning else f"CC {number}" if number is not None else ""
+        """The CC tag: "CC 21", "CC ?" while it waits for a knob (the instruction itself is in the help line), or
+        nothing. Its width is fixed, so a tag coming or going never moves the controls beside it."""
+        text = "CC ?" if learning else f"CC {number}" if number is not None else ""
         self.cc_label.setText(text)
         self.setProperty("learning", learning)
         self.style().unpolish(self)
@@ -71,7 +78,7 @@ class SliderControl(Control):
         row = QHBoxLayout()
         row.addWidget(self.slider, 1)
         row.addWidget(self.value_label)
-        self.value_label.setMinimumWidth(84)
+        self.value_label.setMinimumWidth(72)
         self.layout_.addLayout(row)
         self.slider.valueChanged.connect(self._moved)
 
@@ -179,13 +186,20 @@ SLIDERS: dict[str, tuple] = {
                     lambda v: f"{float(v):.2f}"),
     "density": ("Density", -100, 100, _density_pos, lambda p: round(4 ** (p / 100), 3), lambda v: f"x{float(v):.2f}"),
     "bars": ("Answer length", 0, 32, lambda v: round(float(v) * 2), lambda p: p / 2 if p >= 1 else 0.0, _bars_text),
-    "mimic": ("Mimic (your own licks)", 0, 40, lambda v: round(float(v) / 0.05), lambda p: round(p * 0.05, 2),
+    "mimic": ("Mimic (your licks)", 0, 40, lambda v: round(float(v) / 0.05), lambda p: round(p * 0.05, 2),
               lambda v: "off" if float(v) == 0 else f"{float(v):.2f}"),
-    "cadence": ("Cadence (close on the tonic)", 0, 40, lambda v: round(float(v) / 0.1), lambda p: round(p * 0.1, 1),
+    "cadence": ("Cadence (tonic close)", 0, 40, lambda v: round(float(v) / 0.1), lambda p: round(p * 0.1, 1),
                 lambda v: "off" if float(v) == 0 else f"{float(v):.1f}"),
     "low": ("Lowest note", 0, 127, int, int, lambda v: f"{note_name(int(v))} ({v})"),
     "high": ("Highest note", 0, 127, int, int, lambda v: f"{note_name(int(v))} ({v})"),
     "bpm": ("Tempo", 20, 300, lambda v: round(float(v)), float, lambda v: f"{float(v):.0f} BPM"),
+    "top_p": ("Top-p", 1, 20, lambda v: round(float(v) / 0.05), lambda p: round(p * 0.05, 2),
+              lambda v: f"{float(v):.2f}"),
+    "velocity": ("Velocity", 0, 127, lambda v: 0 if v == "follow" else int(str(v)),
+                 lambda p: "follow" if p == 0 else str(p), lambda v: "follow me" if v == "follow" else str(v)),
+    "silence": ("Silence ends phrase", 1, 32, lambda v: round(float(v) * 4), lambda p: p / 4,
+                lambda v: f"{float(v):g} beat" + ("" if float(v) == 1 else "s")),
+    "output_offset": ("Output offset", -200, 200, lambda v: round(float(v)), float, lambda v: f"{float(v):+.0f} ms"),
 }  # fmt: skip
 
 

@@ -59,6 +59,8 @@ class EngineHost:
         self.faults: dict[str, str] = {}
         self._stack: ExitStack | None = None
         self._seen_scheduler_error: str | None = None
+        self._take = 0
+        self._recording: Path | None = None
 
     # -- life cycle --------------------------------------------------------------------------------------------------
     def start(self) -> bool:
@@ -90,7 +92,29 @@ class EngineHost:
     def set_sync(self, sync: str) -> bool:
         self.config = replace(self.config, sync=sync)
         self.faults.pop("sync", None)
+        if sync != "internal" and self.config.clock_out:
+            self.config = replace(self.config, clock_out=False)
+            self.faults["options"] = "clock out is now off: it sends the internal tempo, and the tempo now follows " + {
+                "midi-clock": "the MIDI clock", "link": "Ableton Link"}.get(sync, sync)  # fmt: skip
         return self._rebuild()
+
+    def set_option(self, name: str, value: object) -> bool:
+        """An engine option that only a new engine takes (``clock_out``, ``output_offset`` in ms, ``record``: a
+        path or None): the engine is rebuilt with it. Clock out is refused unless the tempo is the internal one."""
+        if name == "clock_out" and value and self.config.sync != "internal":
+            self.faults["options"] = "clock out sends the internal tempo: choose the internal clock under Sync first"
+            return False
+        self.faults.pop("options", None)
+        field = {"output_offset": "output_offset_ms"}.get(name, name)
+        self.config = replace(self.config, **{field: value})
+        if name == "record":
+            self._take = 0
+        return self._rebuild()
+
+    @property
+    def recording(self) -> Path | None:
+        """The file the running engine records to (each new engine while recording is a new take)."""
+        return self._recording if self.engine is not None else None
 
     def set_model(self, path: Path | None) -> bool:
         """Swap the model; one that fails to load is refused and the engine plays on with the old one."""
@@ -190,6 +214,13 @@ class EngineHost:
 
     def _open(self, effective: dict[str, str | None], settings: Settings) -> None:
         config = replace(self.config, in_port=effective["input"], out_port=effective["output"])
+        if config.record is not None:  # a rebuild while recording starts a new take, never overwrites the last
+            self._take += 1
+            path = Path(config.record)
+            config = replace(
+                config, record=path if self._take == 1 else path.with_name(f"{path.stem}-take{self._take}{path.suffix}")
+            )
+        self._recording = config.record
         stack = ExitStack()
         try:
             engine = build_engine(config, settings, stack)

@@ -28,13 +28,15 @@ def binding_of(settings: Settings, name: str) -> int | None:
 
 
 def bind(settings: Settings, name: str, number: int) -> Settings:
-    """``settings`` with CC ``number`` moving ``name`` (and nothing else); the control's old CC is freed."""
+    """``settings`` with CC ``number`` moving ``name`` (and nothing else); the control's old CC is freed, and so is
+    the number's old job (a knob, the panic CC or the phrase-end CC: `Settings` refuses one CC with two jobs)."""
     cc = {n: target for n, target in settings.cc.items() if target != name and n != number}
     panic_cc = None if settings.panic_cc == number else settings.panic_cc
+    phrase_end_cc = None if settings.phrase_end_cc == number else settings.phrase_end_cc
     if name == PANIC:
-        return replace(settings, cc=cc, panic_cc=number)
+        return replace(settings, cc=cc, panic_cc=number, phrase_end_cc=phrase_end_cc)
     cc[number] = name
-    return replace(settings, cc=cc, panic_cc=panic_cc)
+    return replace(settings, cc=cc, panic_cc=panic_cc, phrase_end_cc=phrase_end_cc)
 
 
 def unbind(settings: Settings, name: str) -> Settings:

@@ -68,6 +68,7 @@ class LoopbackMidi:
         virtual_name: str = "cocomposer in",
         client_name: str = "cocomposer",
         now_ns: object = None,
+        skip_own: bool = False,
     ) -> ports.MidiIn:
         port_name = virtual_name if name is None else self._match(name, "input")
         port = ports.LoopbackIn(port_name)
@@ -81,6 +82,7 @@ class LoopbackMidi:
         api: str = LOOPBACK_API,
         virtual_name: str = "cocomposer out",
         client_name: str = "cocomposer",
+        skip_own: bool = False,
     ) -> ports.MidiOut:
         port_name = virtual_name if name is None else self._match(name, "output")
         out = ports.RecordingOut(port_name)

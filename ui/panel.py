@@ -20,12 +20,12 @@ from cocomposer_panel.messages import MessageArea
 from cocomposer_panel.phrase import PhrasePlayer, play_demo
 from cocomposer_panel.pianoroll import AI, PLAYER, RollModel
 from cocomposer_panel.presets import load_preset, save_preset
-from cocomposer_panel.ratings import AnswerTracker, HeardNote, Rater, RatingLog
+from cocomposer_panel.ratings import AnswerTracker, HeardNote, Rater, RatingLog, heard_since
 from cocomposer_panel.readout import latency_figures, latency_text
 from cocomposer_panel.window import PanelWindow
-from PyQt6.QtCore import QTimer
-from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PyQt6.QtWidgets import QFileDialog
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
+from PyQt6.QtWidgets import QApplication, QFileDialog
 
 from cocomposer.engine.commands import Panic, Set, Trigger, Update
 from cocomposer.engine.config import EngineConfig
@@ -63,6 +63,18 @@ class Panel(PanelWindow):
         self._readout_timer.start()
         self._poll_timer.start()
 
+    def showEvent(self, event: QShowEvent | None) -> None:  # noqa: N802 (Qt's name)
+        """Take the keyboard as soon as the window shows: the shortcuts (Esc: panic) must not wait for a click."""
+        super().showEvent(event)
+        QTimer.singleShot(0, self._take_keyboard)
+
+    def _take_keyboard(self) -> None:
+        self.raise_()
+        self.activateWindow()
+        root = self.centralWidget()
+        if root is not None and QApplication.focusWidget() is None:
+            root.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+
     def _connect(self) -> None:
         for name, control in self.controls.items():
             control.changed.connect(self.set_setting)
@@ -88,6 +100,7 @@ class Panel(PanelWindow):
             box.activated.connect(lambda _i, s=side: self._port_picked(s))
         self.sync_box.activated.connect(lambda _i: self.set_sync(self.sync_box.currentData()))
         self.model_button.clicked.connect(self._pick_model)
+        self.more.option.connect(self.set_engine_option)
         self.save_button.clicked.connect(self._save_preset_dialog)
         self.load_button.clicked.connect(self._load_preset_dialog)
         keys = {
@@ -114,7 +127,7 @@ class Panel(PanelWindow):
     def _after_rebuild(self) -> None:
         """A new engine (or none): a fresh roll on its clock, and every control showing what it has."""
         self.roll.model = RollModel()
-        self.rater.tracker = AnswerTracker()
+        self.rater.tracker = AnswerTracker(ratings=self.host.preferences.likes + self.host.preferences.dislikes)
         engine = self.engine
         if engine is not None:
             self.roll.set_source(self._now_beat, engine.scheduled)
@@ -124,6 +137,10 @@ class Panel(PanelWindow):
         self._show_settings(self.settings)
         self.sync_box.setCurrentIndex(self.sync_box.findData(self.host.config.sync))
         self.controls["bpm"].setEnabled(self.host.config.sync == "internal")
+        config = self.host.config
+        self.more.show_options(
+            config.clock_out, config.output_offset_ms, self.host.recording, config.sync == "internal"
+        )
         self.refresh_ports()
         self.message_area.refresh()
         self.schedule_autosave()
@@ -153,6 +170,8 @@ class Panel(PanelWindow):
             return
         status = engine.status()
         self.latency_label.setText(latency_text(latency_figures(status)))
+        if self.rater.tracker.ratings:
+            self._update_preferences()
         if self.host.config.sync != "internal":
             self.controls["bpm"].show_value(status.bpm)
 
@@ -225,7 +244,9 @@ class Panel(PanelWindow):
     def start_learn(self, name: str) -> None:
         """Wait for the next CC and bind it to ``name`` (a setting, or "panic")."""
         self.learning.arm(name)
-        self.show_message("learn", f"MIDI learn: move a knob, fader or pedal to bind it to {name}")
+        control = self.controls.get(name)
+        title = control.title.text() if control is not None else "PANIC"
+        self.show_instruction(f"MIDI learn: move a knob, fader or pedal now, and it will move {title}")
         self._show_settings(self.settings)
 
     def forget_binding(self, name: str) -> None:
@@ -239,7 +260,7 @@ class Panel(PanelWindow):
         if taken is None:
             return
         name, number = taken
-        self.clear_message("learn")
+        self.show_instruction(None)
         try:
             self.update_settings(lambda s: learn.bind(s, name, number))
         except ConfigError as err:
@@ -281,8 +302,13 @@ class Panel(PanelWindow):
             self.show_message("ratings", str(error) if error else "nothing to rate yet: no answer has sounded")
         else:
             self.clear_message("ratings")
-        self.preferences_label.setText(self.host.preferences.summary())
+        self.rater.tracker.ratings = self.host.preferences.likes + self.host.preferences.dislikes
+        self._update_preferences()
         return traits is not None
+
+    def _update_preferences(self) -> None:
+        """What the ratings ask of the model, and what the answers heard since then really did."""
+        self.preferences_label.setText(f"{self.host.preferences.summary()}\n{heard_since(self.rater.tracker)}")
 
     # -- ports, sync, model ----------------------------------------------------------------------------------------
     def refresh_ports(self) -> None:
@@ -304,6 +330,11 @@ class Panel(PanelWindow):
         if sync != self.host.config.sync:
             self.host.set_sync(sync)
             self._after_rebuild()
+
+    def set_engine_option(self, name: str, value: object) -> None:
+        """Clock out, output offset or recording: a new engine with the option (every note closed first)."""
+        self.host.set_option(name, value)
+        self._after_rebuild()
 
     def set_model(self, path: Path) -> None:
         if self.host.set_model(path):

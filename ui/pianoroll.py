@@ -19,7 +19,9 @@ from cocomposer.engine.scheduler import ScheduledNote
 PLAYER, AI = "player", "ai"
 COLORS = {PLAYER: QColor("#37c8f0"), AI: QColor("#ffb02e")}
 BACKGROUND, BLACK_KEY_ROW = QColor("#101318"), QColor("#171b22")
-BAR_LINE, BEAT_LINE, NOW_LINE, TEXT = QColor("#4a5160"), QColor("#252a33"), QColor("#f2f2f2"), QColor("#9aa3b2")
+BAR_LINE, BEAT_LINE, NOW_LINE, TEXT = QColor("#4a5160"), QColor("#252a33"), QColor("#f2f2f2"), QColor("#c3cad6")
+LABEL_PX = 15  # note names and the legend: readable at arm's length (the stage theme's minimum)
+GUTTER_PX = 48.0
 BLACK_KEYS = {1, 3, 6, 8, 10}
 
 
@@ -30,6 +32,12 @@ class RollNote:
     start: float  # beats
     end: float | None  # None while it sounds
     channel: int = 0
+
+
+def c_labels(low: int, high: int) -> list[tuple[int, str]]:
+    """(pitch, name) for the C of every octave between ``low`` and ``high``: each octave of the roll is named."""
+    first = low + (-low) % 12
+    return [(pitch, f"C{pitch // 12 - 1}") for pitch in range(first, high + 1, 12)]
 
 
 class RollModel:
@@ -113,7 +121,7 @@ class PianoRoll(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         w, h = float(self.width()), float(self.height())
-        gutter = 40.0
+        gutter = GUTTER_PX
         row = h / (high - low + 1)
 
         def x_of(beat: float) -> float:
@@ -145,18 +153,17 @@ class PianoRoll(QWidget):
         painter.setPen(QPen(NOW_LINE, 2))
         painter.drawLine(int(x_of(now)), 0, int(x_of(now)), int(h))
         painter.setClipping(False)
-        painter.setFont(QFont(self.font().family(), 9))
+        painter.setFont(_font(self.font(), LABEL_PX))
         painter.setPen(TEXT)
-        for pitch in range(low, high + 1):
-            if pitch % 12 == 0:
-                label = QRectF(2, y_of(pitch) + row / 2 - 8, gutter - 4, 16)
-                painter.drawText(label, Qt.AlignmentFlag.AlignVCenter, f"C{pitch // 12 - 1}")
+        for pitch, name in c_labels(low, high):
+            label = QRectF(2, y_of(pitch) + row / 2 - LABEL_PX, gutter - 6, 2 * LABEL_PX)
+            painter.drawText(label, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, name)
         self._legend(painter, w)
         painter.end()
 
     def _legend(self, painter: QPainter, width: float) -> None:
-        painter.setFont(QFont(self.font().family(), 11))
-        x = width - 330
+        painter.setFont(_font(self.font(), LABEL_PX))
+        x = width - 360
         for label, color, dashed in (("you", COLORS[PLAYER], False), ("cocomposer", COLORS[AI], False),
                                      ("coming up", COLORS[AI], True)):  # fmt: skip
             box = QRectF(x, 8, 14, 14)
@@ -166,5 +173,11 @@ class PianoRoll(QWidget):
             else:
                 painter.fillRect(box, color)
             painter.setPen(TEXT)
-            painter.drawText(QRectF(x + 20, 4, 110, 22), Qt.AlignmentFlag.AlignVCenter, label)
-            x += 100 if label != "cocomposer" else 125
+            painter.drawText(QRectF(x + 20, 4, 120, 22), Qt.AlignmentFlag.AlignVCenter, label)
+            x += 100 if label != "cocomposer" else 135
+
+
+def _font(base: QFont, pixels: int) -> QFont:
+    font = QFont(base)
+    font.setPixelSize(pixels)
+    return font

@@ -7,6 +7,7 @@ disk, a read-only folder) raises :class:`RatingsWriteError`, which the panel sho
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -19,6 +20,7 @@ from cocomposer.engine.settings import Settings
 from cocomposer.errors import CocomposerError
 from cocomposer.model.preferences import Preferences, Traits
 
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 CALL_BEATS = 16.0  # the player's notes this long before an answer are kept with it, as its call
 ANSWER_BEATS = 32.0  # the longest stretch of AI notes one rating is about
 
@@ -39,17 +41,26 @@ class HeardNote:
 class AnswerTracker:
     """The notes of the last answer (AI) and the player's notes before it, from hook data, in beats."""
 
-    def __init__(self, limit: int = 256) -> None:
+    def __init__(self, limit: int = 256, ratings: int = 0) -> None:
         self._open: dict[tuple[str, int, int], tuple[float, int]] = {}
         self.current: list[HeardNote] = []
         self.previous: list[HeardNote] = []
         self.player: deque[HeardNote] = deque(maxlen=limit)
         self._limit = limit
+        self.ratings = ratings  # likes and dislikes so far (the panel keeps it current)
+        self.heard: deque[tuple[int, list[HeardNote]]] = deque(maxlen=64)  # (ratings when it began, its notes)
+        self._began_after = ratings
 
     def answer_requested(self) -> None:
         """A new answer is on its way: what sounded so far becomes the previous answer."""
         if self.current:
+            self.heard.append((self._began_after, self.current))
             self.previous, self.current = self.current, []
+        self._began_after = self.ratings
+
+    def answers(self) -> list[tuple[int, list[HeardNote]]]:
+        """Every answer heard (the one sounding last), each with the number of ratings made before it began."""
+        return [*self.heard, *([(self._began_after, list(self.current))] if self.current else [])]
 
     def note_out(self, event: NoteOut) -> None:
         key = ("ai", event.channel - 1, event.pitch)  # HeardNote counts channels 0..15, as the scheduler does
@@ -154,3 +165,46 @@ class Rater:
         except RatingsWriteError as err:
             return traits, err
         return traits, None
+
+
+def _figures(answers: list[list[HeardNote]]) -> tuple[float, float, float, float]:
+    """Mean over answers of: onsets a beat, pitch, |interval| between onsets (semitones), note length (beats)."""
+    rows = []
+    for notes in answers:
+        notes = sorted(notes, key=lambda n: (n.start, n.pitch))
+        span = max(1.0, max(n.end for n in notes) - notes[0].start)
+        steps = [abs(b.pitch - a.pitch) for a, b in itertools.pairwise(notes)]
+        rows.append(
+            (
+                len(notes) / span,
+                sum(n.pitch for n in notes) / len(notes),
+                sum(steps) / len(steps) if steps else 0.0,
+                sum(n.end - n.start for n in notes) / len(notes),
+            )
+        )
+    return tuple(sum(column) / len(rows) for column in zip(*rows, strict=True))  # type: ignore[return-value]
+
+
+def heard_since(tracker: AnswerTracker) -> str:
+    """What the answers since the last rating really did, measured on what sounded, beside the answers before any
+    rating: the ratings ask the model for a direction, this line shows whether the music went there."""
+    if tracker.ratings == 0:
+        return "rate an answer (L / D): this line then shows what the answers did since"
+    answers = [(began, notes) for began, notes in tracker.answers() if notes]
+    since = [notes for began, notes in answers if began == tracker.ratings]
+    if not since:
+        return "heard since the last rating: no answer yet"
+    before = [notes for began, notes in answers if began == 0]
+    now = _figures(since)
+    then = _figures(before) if before else None
+    shown = (  # (how the figure reads, how its value reads)
+        ("{} notes a beat", lambda v: f"{v:.1f}"),
+        ("around {}", lambda v: f"{NOTE_NAMES[round(v) % 12]}{round(v) // 12 - 1}"),
+        ("steps of {} semitones", lambda v: f"{v:.1f}"),
+        ("notes {} beat long", lambda v: f"{v:.2f}"),
+    )
+    parts = [
+        text.format(value(now[i]) + (f" (was {value(then[i])})" if then else ""))
+        for i, (text, value) in enumerate(shown)
+    ]
+    return f"heard in {len(since)} answer{'s' if len(since) > 1 else ''} since: " + ", ".join(parts)

@@ -1,19 +1,31 @@
 """The panel's widgets and their layout, and nothing else: :class:`ui.panel.Panel` gives them their behaviour.
 
 Top: the state badge, like / dislike, answer now, demo phrase, and the big panic button. Then fault messages (hidden
-when there are none), the piano roll, the latency and preference readouts, the controls, the ports row, and a line
-that lists the keyboard shortcuts.
+when there are none), the piano roll, the latency and preference readouts, the controls, the folded "More settings",
+the ports row, and one line that lists the keyboard shortcuts and, during MIDI learn, says what to do (the same line,
+so an instruction never moves the layout).
 """
 
 from __future__ import annotations
 
 from cocomposer_panel.controls import ChoiceControl, Control, KeyLockControl, make_slider
 from cocomposer_panel.host import SIDES
+from cocomposer_panel.more import MoreSection
 from cocomposer_panel.pianoroll import PianoRoll, RollModel
 from cocomposer_panel.readout import StateBadge
 from cocomposer_panel.theme import STYLESHEET
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cocomposer.engine.settings import MODES
 from cocomposer.music import codec
@@ -26,10 +38,11 @@ MODE_LABELS = {
 }
 SYNC_LABELS = {"internal": "internal clock", "midi-clock": "MIDI clock (input)", "link": "Ableton Link"}
 SHORTCUTS = (
-    ("Esc", "panic"), ("Space", "answer now"), ("L", "like"), ("D", "dislike"), ("M", "next mode"),
-    ("[ ]", "temperature"), ("- =", "density"), ("P", "play the demo phrase"), ("F11", "full screen"),
+    ("Esc", "panic"), ("Space", "answer"), ("L", "like"), ("D", "dislike"), ("M", "mode"),
+    ("[ ]", "temperature"), ("- =", "density"), ("P", "demo"), ("F11", "full screen"),
 )  # fmt: skip
-HELP = "   ·   ".join(f"{key} {what}" for key, what in SHORTCUTS) + "   ·   right-click a control: MIDI learn"
+HELP = "  ·  ".join(f"{key} {what}" for key, what in SHORTCUTS) + "  ·  right-click a control: MIDI learn"
+PREFERENCE_LINES_PX = 46
 GRID = ("mode", "style", "temperature", "density", "low", "mood", "key", "bars", "bpm", "high", "mimic", "cadence")
 
 
@@ -62,24 +75,33 @@ class PanelWindow(QMainWindow):
         self.messages_slot = QVBoxLayout()  # the panel puts its message area here
         layout.addLayout(self.messages_slot)
         layout.addWidget(self.roll, 1)
-        figures = QHBoxLayout()
         self.latency_label = QLabel(objectName="latency")
         self.preferences_label = QLabel("no ratings yet", objectName="preferences")
-        self.preferences_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        figures.addWidget(self.latency_label, 3)
-        figures.addWidget(self.preferences_label, 2)
-        layout.addLayout(figures)
+        self.preferences_label.setFixedHeight(PREFERENCE_LINES_PX)  # two lines, whatever they say: nothing moves
+        self.preferences_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        for label in (self.latency_label, self.preferences_label):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            layout.addWidget(label)
         layout.addLayout(self._build_controls())
-        layout.addLayout(self._build_ports())
-        self.help_label = QLabel(HELP, objectName="help", wordWrap=True)
+        ports = self._build_ports()
+        self.more = MoreSection([self.model_button, self.save_button, self.load_button])
+        self.controls.update(self.more.controls)
+        layout.addWidget(self.more)
+        layout.addLayout(ports)
+        self.help_label = QLabel(HELP, objectName="help")
         self.help_label.setToolTip("\n".join(f"{key:>6}   {what}" for key, what in SHORTCUTS))
-        footer = QHBoxLayout()
-        footer.addWidget(self.help_label, 1)
-        for button in (self.model_button, self.save_button, self.load_button):
-            footer.addWidget(button)
-        layout.addLayout(footer)
+        self.help_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        layout.addWidget(self.help_label)
+        root.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the window takes the keyboard at once (shortcuts work)
         self.setCentralWidget(root)
-        self.resize(1240, 780)
+        self.resize(1260, 820)
+
+    def show_instruction(self, text: str | None) -> None:
+        """Say what to do now (MIDI learn) in the help line, highlighted; None puts the shortcuts back."""
+        self.help_label.setText(text or HELP)
+        self.help_label.setProperty("learning", text is not None)
+        self.help_label.style().unpolish(self.help_label)
+        self.help_label.style().polish(self.help_label)
 
     def _build_controls(self) -> QGridLayout:
         styles = [(s, s) for s in codec.STYLES]
@@ -100,7 +122,7 @@ class PanelWindow(QMainWindow):
             "high": make_slider("high"),
         }
         grid = QGridLayout()
-        grid.setHorizontalSpacing(18)
+        grid.setHorizontalSpacing(12)
         for i, name in enumerate(GRID):
             grid.addWidget(self.controls[name], i // 5, i % 5)
         return grid
@@ -120,6 +142,9 @@ class PanelWindow(QMainWindow):
         row.addWidget(self.refresh_button)
         row.addWidget(QLabel("Sync", objectName="controlTitle"))
         row.addWidget(self.sync_box)
+        for box in (*self.port_boxes.values(), self.sync_box):  # long port names must not widen the window
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(10)
         return row
 
     def show_ports(self, side: str, names: list[str], wanted: str | None) -> None:

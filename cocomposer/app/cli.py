@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import fields
 from pathlib import Path
 
 from cocomposer import __version__
 from cocomposer.app.frozen import check_command
-from cocomposer.engine.settings import MODES, QUANTIZE, Settings, parse_cc_bindings
+from cocomposer.console.helptext import CommandParser, HelpFormatter
+from cocomposer.engine.settings import CC_TARGETS, MODES, QUANTIZE, Settings, parse_cc_bindings
 from cocomposer.errors import CocomposerError
 from cocomposer.model.continuation import DEFAULT_CADENCE
 from cocomposer.model.sampling import DEFAULT_MIMIC
@@ -32,7 +34,7 @@ SETTING_HELP = {
     "quantize": f"answers start on the next {' / '.join(QUANTIZE)}",
     "silence": "beats of silence that end the player's phrase",
     "max_phrase_bars": "a phrase longer than this many bars is answered anyway",
-    "hold_bars": "a key held this many bars (0.5..32, default 2) stops holding the phrase open: a lost note-off",
+    "hold_bars": "a key held this many bars (0.5..32) stops holding the phrase open: a lost note-off",
     "barge_in": "stop the answer when the player plays (true/false)",
     "thru": "also pass the player's notes to the output (true/false)",
     "horizon": "beats the accompanist plans ahead",
@@ -42,25 +44,38 @@ SETTING_HELP = {
     "bpm": "internal tempo in BPM",
     "beats_per_bar": "beats (quarter notes) in a bar, for --quantize bar and the model's sense of the bar",
     "meter": "time signature the model hears, e.g. 3/4 or 6/8 (auto: beats per bar over 4; sets beats per bar)",
-    "min_note": "shortest note the model may play, in ticks of 1/12 beat (default 2)",
+    "min_note": "shortest note the model may play, in ticks of 1/12 beat",
     "mimic": "0..2: how much the answer borrows the player's own intervals and rhythms (0: the network alone)",
     "cadence": "0..4: how strongly the answer's last bar closes on the key's tonic chord (0: off)",
 }
 
 
+def _shown(value: object) -> str:
+    """A Settings default as a player would type it."""
+    if value is None:
+        return "off"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("musical settings (all can change live)")
+    defaults = Settings()
     for f in fields(Settings):
         if f.name == "cc":
             continue
         flag = "--" + f.name.replace("_", "-")
-        group.add_argument(flag, dest=f"setting_{f.name}", default=None, metavar="VALUE", help=SETTING_HELP.get(f.name))
+        default = "auto" if f.name == "bars" and defaults.bars == 0 else _shown(getattr(defaults, f.name))
+        text = f"{SETTING_HELP[f.name]} (default: {default})"
+        group.add_argument(flag, dest=f"setting_{f.name}", default=None, metavar="VALUE", help=text)
     group.add_argument(
         "--cc",
         action="append",
         default=[],
         metavar="NAME=NUMBER",
-        help="bind a setting to a MIDI CC, e.g. --cc temperature=21 (repeatable)",
+        help="bind a setting to a MIDI CC, e.g. --cc temperature=21 (repeatable; default: none); bindable: "
+        + ", ".join(CC_TARGETS),
     )
 
 
@@ -75,47 +90,83 @@ def settings_from_args(args: argparse.Namespace, base: Settings | None = None) -
     return settings
 
 
+def _number(kind: type, low: float, high: float, what: str):
+    """An argparse type: a finite ``kind`` within low..high, else a clear usage error."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or not low <= value <= high:
+            kind_name = "whole number" if kind is int else "number"
+            raise argparse.ArgumentTypeError(f"{what} must be a {kind_name} within {low:g}..{high:g}, got {text!r}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in its messages
+    return parse
+
+
+def add_api_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api",
+        default="auto",
+        help="MIDI backend: auto (ALSA on Linux if present, else a running JACK server; CoreMIDI on macOS, "
+        "WinMM on Windows), alsa, jack, coremidi, winmm",
+    )
+
+
+def add_model_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, metavar="FILE.onnx", help="an exported model (default: the shipped one)")
+
+
 def add_port_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--api", default="auto", help="MIDI backend: auto, alsa, jack, coremidi, winmm")
+    add_api_flag(parser)
     parser.add_argument(
-        "--in", dest="in_port", metavar="NAME", help="listen on this port (default: virtual 'cocomposer in')"
+        "--in", dest="in_port", metavar="NAME", help="listen on this port (default: a virtual port 'cocomposer in')"
     )
     parser.add_argument(
-        "--out", dest="out_port", metavar="NAME", help="play to this port (default: virtual 'cocomposer out')"
+        "--out", dest="out_port", metavar="NAME", help="play to this port (default: a virtual port 'cocomposer out')"
     )
-    parser.add_argument("--model", type=Path, help="an exported .onnx model (default: the shipped one)")
+    add_model_flag(parser)
     parser.add_argument(
         "--sync",
         default="internal",
         choices=("internal", "midi-clock", "link"),
         help="follow the internal tempo, the MIDI clock on the input (or --clock-in), or Ableton Link",
     )
-    parser.add_argument("--clock-in", metavar="NAME", help="a separate port carrying MIDI clock")
-    parser.add_argument("--clock-out", action="store_true", help="send MIDI clock and start/stop at the internal tempo")
+    parser.add_argument("--clock-in", metavar="NAME", help="a separate port carrying MIDI clock (default: none)")
+    parser.add_argument(
+        "--clock-out", action="store_true", help="send MIDI clock and start/stop at the internal tempo (default: off)"
+    )
     parser.add_argument(
         "--output-offset",
-        type=float,
+        type=_number(float, -1000, 1000, "--output-offset"),
         default=0.0,
         metavar="MS",
-        help="shift everything sent by MS milliseconds (negative sends early)",
+        help="shift everything sent by MS milliseconds, -1000..1000 (negative sends early)",
     )
-    parser.add_argument("--record", type=Path, metavar="FILE.mid", help="write the session (player and AI) here")
-    parser.add_argument("--seed", type=int, help="random seed (repeatable answers)")
+    parser.add_argument(
+        "--record", type=Path, metavar="FILE.mid", help="write the session (player and AI) here (default: no file)"
+    )
+    parser.add_argument("--seed", type=int, help="random seed, for repeatable answers (default: a new one each run)")
     add_setting_flags(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cocomposer", description="A real-time AI co-composer over MIDI.")
+    parser = CommandParser(
+        prog="cocomposer", description="A real-time AI co-composer over MIDI.", formatter_class=HelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"cocomposer {__version__}")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("ports", help="list MIDI inputs and outputs")
-    p.add_argument("--api", default="auto")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text, formatter_class=HelpFormatter)
 
-    p = sub.add_parser("run", help="listen and answer live over MIDI (headless)")
-    add_port_flags(p)
+    add_api_flag(command("ports", "list MIDI inputs and outputs"))
+    add_port_flags(command("run", "listen and answer live over MIDI (headless; commands on standard input)"))
 
-    p = sub.add_parser("ui", help="open the stage panel with the engine running")
+    p = command("ui", "open the stage panel with the engine running")
     add_port_flags(p)
     p.add_argument(
         "--config", type=Path, metavar="FILE.toml", help="where the panel keeps its last settings (default: per user)"
@@ -124,21 +175,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--ratings", type=Path, metavar="FILE.jsonl", help="where likes and dislikes are logged (default: per user)"
     )
 
-    p = sub.add_parser("demo", help="play a bundled phrase through the real engine and model; write the answer")
-    p.add_argument("--api", default="auto")
+    p = command("demo", "play a bundled phrase through the real engine and model; write the call and the answer")
+    add_api_flag(p)
     p.add_argument("--loopback", action="store_true", help="use in-process ports even where virtual ports work")
-    p.add_argument("-o", "--output", type=Path, default=Path("cocomposer-demo.mid"))
-    p.add_argument("--model", type=Path)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("-o", "--output", type=Path, default=Path("cocomposer-demo.mid"), help="the MIDI file to write")
+    add_model_flag(p)
+    p.add_argument("--seed", type=int, default=1, help="random seed (the same seed gives the same answer)")
     add_setting_flags(p)
 
-    p = sub.add_parser("continue", help="continue the phrase in a MIDI file (offline)")
-    p.add_argument("input", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p = command("continue", "continue the phrase in a MIDI file (offline)")
+    p.add_argument("input", type=Path, help="a MIDI file holding the phrase to continue")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the MIDI file to write (phrase + continuation)")
     p.add_argument(
         "--bars",
         default="4",
-        help="bars of the file's own time signature (4/4 if none), or auto: as many as the phrase",
+        help="bars of the file's own time signature (4/4 if none), 0.25..32, or auto: as many as the phrase",
     )
     p.add_argument(
         "--quantize",
@@ -146,45 +197,41 @@ def build_parser() -> argparse.ArgumentParser:
         default="bar",
         help="start on the next bar line after the phrase, or the next beat (always ends on a bar line)",
     )
-    p.add_argument("--style", default="folk")
-    p.add_argument("--mood", default="auto")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--style", default="folk", help=SETTING_HELP["style"])
+    p.add_argument("--mood", default="auto", help=SETTING_HELP["mood"])
+    p.add_argument("--temperature", type=float, default=1.0, help=SETTING_HELP["temperature"])
+    p.add_argument("--top-p", type=float, default=0.95, help=SETTING_HELP["top_p"])
     p.add_argument("--key", default="off", help="key lock: off, auto or e.g. 'D minor'")
-    p.add_argument(
-        "--mimic", type=float, default=DEFAULT_MIMIC, help=SETTING_HELP["mimic"] + f" (default {DEFAULT_MIMIC:g})"
-    )
-    p.add_argument(
-        "--cadence",
-        type=float,
-        default=DEFAULT_CADENCE,
-        help=SETTING_HELP["cadence"] + f" (default {DEFAULT_CADENCE:g})",
-    )
+    p.add_argument("--mimic", type=float, default=DEFAULT_MIMIC, help=SETTING_HELP["mimic"])
+    p.add_argument("--cadence", type=float, default=DEFAULT_CADENCE, help=SETTING_HELP["cadence"])
     p.add_argument(
         "--register",
         choices=("call", "wide"),
         default="call",
         help="call: answer in the phrase's register and number of voices; wide: anywhere in 36..96",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", type=Path)
+    p.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same file)")
+    add_model_flag(p)
 
-    p = sub.add_parser(
-        "eval",
-        help="evaluate the model on the test split (needs the train extra); --musical: the musical benchmark",
+    p = command(
+        "eval", "evaluate the model on the test split (needs the train extra); --musical: the musical benchmark"
     )
-    p.add_argument("args", nargs=argparse.REMAINDER, help="passed to `python -m cocomposer.training eval`")
+    p.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="passed on: see `cocomposer eval --help` and `cocomposer eval --musical --help`",
+    )
 
-    p = sub.add_parser("bench", help="measure step time, end-to-end latency and start-up (prints a table, writes JSON)")
+    p = command("bench", "measure step time, end-to-end latency and start-up (prints a table, writes JSON)")
     p.add_argument("--full", action="store_true", help="longer runs (several minutes)")
-    p.add_argument("-o", "--output", type=Path, default=Path("bench.json"))
-    p.add_argument("--model", type=Path)
+    p.add_argument("-o", "--output", type=Path, default=Path("bench.json"), help="where to write the JSON")
+    add_model_flag(p)
 
-    p = sub.add_parser("calibrate", help="measure the round trip out->in through a loopback route; suggest an offset")
-    p.add_argument("--api", default="auto")
-    p.add_argument("--in", dest="in_port", metavar="NAME", required=True)
-    p.add_argument("--out", dest="out_port", metavar="NAME", required=True)
-    p.add_argument("--count", type=int, default=50)
+    p = command("calibrate", "measure the round trip out->in through a loopback route; suggest an offset")
+    add_api_flag(p)
+    p.add_argument("--in", dest="in_port", metavar="NAME", required=True, help="the port the loopback route ends on")
+    p.add_argument("--out", dest="out_port", metavar="NAME", required=True, help="the port it starts from")
+    p.add_argument("--count", type=_number(int, 1, 10_000, "--count"), default=50, help="notes to send, 1..10000")
     return parser
 
 
@@ -245,7 +292,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             from cocomposer.training.__main__ import main as training_main
         except ImportError as err:
             raise CocomposerError("eval needs the train extra: pip install -e '.[train]'") from err
-        return training_main(["eval", *args.args])
+        return training_main(["eval", *args.args], prog="cocomposer")
     if command == "bench":
         from cocomposer.bench.runner import run_bench
 

@@ -54,12 +54,20 @@ def _open(
             )
             return engine_in, engine_out, player, listener, f"virtual ports '{engine_in.name}' / '{engine_out.name}'"
         except CocomposerError as err:
-            print(f"(no virtual MIDI ports here, so an in-process loopback stands in: {err})")
+            why = f" ({first_sentence(err)})"
+    else:
+        why = ""
     engine_in, player = ports.loopback_pair("demo player")
     listener, engine_out = ports.loopback_pair("demo listener")
     for port in (engine_in, player, listener, engine_out):
         stack.enter_context(port)
-    return engine_in, engine_out, player, listener, "an in-process loopback"
+    return engine_in, engine_out, player, listener, f"an in-process loopback{why}"
+
+
+def first_sentence(err: object, limit: int = 120) -> str:
+    """The gist of an error for a one-line note: its first sentence, at most ``limit`` characters."""
+    text = str(err).split(". ")[0].rstrip(".")
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 def piano_roll(call: list[codec.Note], answer: list[codec.Note], steps_per_beat: int = 4) -> str:
@@ -86,6 +94,10 @@ def piano_roll(call: list[codec.Note], answer: list[codec.Note], steps_per_beat:
 
 
 def run_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Play the bundled call and write it with the answer. Unless --key is given the answer is key-locked to the
+    call's key ("auto"), and the seed is fixed (--seed, default 1): a first try sounds in key, the same every time."""
+    if getattr(args, "setting_key", None) is None:
+        settings = settings.with_value("key", "auto")
     phrase = demo_phrase()
     model = OnnxModel.load(args.model)
     bpm = settings.bpm
@@ -140,9 +152,11 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _notes_from_events(events: list[tuple[float, ports.Message]], engine: Engine, beat0: float) -> list[codec.Note]:
+    """The answer as it arrived, each time put back on the model's grid (1/12 beat): the engine plays on that grid,
+    and the few milliseconds the ports and threads add differ from run to run, which would change the file."""
     notes, open_notes = [], {}
     for t, msg in events:
-        beat = engine.beat_at(t) - beat0
+        beat = round((engine.beat_at(t) - beat0) * codec.TICKS_PER_BEAT) / codec.TICKS_PER_BEAT
         if ports.is_note_on(msg):
             open_notes[msg[1]] = (beat, msg[2])
         elif ports.is_note_off(msg) and msg[1] in open_notes:

@@ -1,10 +1,10 @@
 """`cocomposer run`: open the ports, load the model, start the engine, and keep every note closed on the way out.
 
 Live commands on standard input (one per line): `set NAME VALUE`, `mode NAME`, `panic`, `trigger`, `forget` (the
-player model starts afresh), `status`, `quit`. They are read when standard input is a terminal, or when
-COCOMPOSER_STDIN_COMMANDS is set (for a script that pipes commands in); then the end of input stops cocomposer like
-`quit`. Otherwise standard input is left alone, so a session started with no terminal (a service, a test) runs until
-it is signalled.
+player model starts afresh), `status`, `quit`. They are read when standard input is a terminal, a pipe or a file
+(`printf 'status\nquit\n' | cocomposer run`), and the end of that input stops cocomposer like `quit`. When standard
+input is /dev/null or closed (a service, a test with no input), it is left alone and cocomposer runs until it is
+signalled.
 
 SIGINT and SIGTERM stop cleanly: every note cocomposer opened gets its note-off before the ports close, and the
 exit status is 0.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -48,20 +49,38 @@ def _read_commands(engine: Engine, done: threading.Event) -> None:
             if words[0] == "status":
                 print(engine.status().line(), flush=True)
             else:
-                engine.command(commands.parse(line, engine.settings))
+                command = commands.parse(line, engine.settings)
+                engine.command(command)
+                _applied(engine, command)
         except CocomposerError as err:
             print(f"cocomposer: {err}; or status | quit", flush=True)
     done.set()
 
 
+def _applied(engine: Engine, command: object, timeout: float = 2.0) -> None:
+    """Wait (briefly) until the engine thread has taken a setting, so that the next line of a piped script, a
+    `status` say, sees it: commands reach the engine through its queue."""
+    if isinstance(command, commands.Set):
+        name, value = command.name, getattr(engine.settings.with_value(command.name, command.value), command.name)
+    elif isinstance(command, commands.SetMode):
+        name, value = "mode", command.mode
+    else:
+        return
+    wait_until(lambda: getattr(engine.settings, name) == value, timeout)
+
+
 def stdin_commands_wanted() -> bool:
-    """Whether to read live commands from standard input: a terminal, or COCOMPOSER_STDIN_COMMANDS set."""
-    if os.environ.get("COCOMPOSER_STDIN_COMMANDS"):
-        return True
+    """Whether to read live commands from standard input: a terminal, a pipe, a socket or a file, but not
+    /dev/null (or another device that is no terminal), whose immediate end would stop a service at once."""
     try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except (AttributeError, ValueError):  # a closed or replaced stdin
+        if sys.stdin is None:
+            return False
+        if sys.stdin.isatty():
+            return True
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, ValueError, OSError):  # a closed or replaced stdin
         return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
 
 
 def run_live(args: argparse.Namespace, settings: Settings) -> int:
@@ -104,6 +123,12 @@ PANEL_ENTRY_POINTS = "cocomposer.panel"  # the panel (package cocomposer_panel) 
 
 def run_ui(args: argparse.Namespace, settings: Settings) -> int:
     """Find the stage panel through its entry point (the engine never imports it) and run it."""
+    if not display_available() and not os.environ.get("QT_QPA_PLATFORM"):
+        raise CocomposerError(
+            "the stage panel needs a display, and none is set here (no DISPLAY or WAYLAND_DISPLAY: a terminal over "
+            "SSH, a service, a container). Start it from a desktop session or with `ssh -X`, run the engine "
+            "headless with `cocomposer run` (same flags), or set QT_QPA_PLATFORM=offscreen to run the panel unseen"
+        )
     found = list(entry_points(group=PANEL_ENTRY_POINTS))
     if not found:
         raise CocomposerError(

@@ -31,6 +31,7 @@ from pathlib import Path
 from cocomposer.bench.client import ClientProcess
 from cocomposer.bench.jack import full_port_name
 from cocomposer.bench.stats import Summary
+from cocomposer.console.progress import Progress
 from cocomposer.engine import events as ev
 from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.engine.settings import Settings
@@ -133,12 +134,15 @@ def _run_phrases(
     phrases: list[dict] = []
     limit = config.warmup + config.phrases * (config.max_factor if config.until_measured else 1)
     measured = 0
+    progress = Progress(config.warmup + config.phrases, "end to end", "phrases")
     for k in range(limit):
         # The answer to the phrase just played is still being sampled; the one before it is complete.
         if config.until_measured and len(phrases) >= 2 and _starts_at_once(phrases[-2], rec):
             measured += 1
             if measured >= config.phrases:
                 break
+        counted = min(k, config.warmup) + (measured if config.until_measured else max(0, k - config.warmup))
+        progress.advance(counted - progress.done)
         if (
             beat0 + 0.25 < clock.beat_at(clock.now()) + lead
         ):  # fell behind: start on the next beat that can still be reached
@@ -160,6 +164,7 @@ def _run_phrases(
             }  # fmt: skip
         phrases.append(phrase)
         beat0 += CYCLE_BEATS
+    progress.close()
     end = clock.time_at(beat0) + 0.1
     while (left := end - clock.now()) > 0:
         time.sleep(left)

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from cocomposer.console.progress import Progress
 from cocomposer.errors import ConfigError
 from cocomposer.model.player import PlayerModel
 from cocomposer.model.runtime import OnnxModel
@@ -92,6 +93,7 @@ def run_events(
     controls: Controls | None = None,
     seed: int = 0,
     now_ns: Callable[[], int] = time.perf_counter_ns,
+    progress: Progress | None = None,
 ) -> tuple[StepResult, EventScript]:
     """Run ``n_events`` events on ``stepper`` from a fresh state; replay ``script`` if given, else play ``messages``.
 
@@ -159,6 +161,8 @@ def run_events(
                 break
         seconds.append((now_ns() - started) / 1e9)
         tokens_per_event.append(len(fed) + len(sampled))
+        if progress is not None:  # outside the timed span
+            progress.advance()
         if script is None:
             recorded.inputs.append((kind, pitch, beat))
             recorded.sampled.append(sampled)
@@ -239,7 +243,12 @@ class MarkovStepper:
 
 
 def measure_onnx(
-    model: OnnxModel, phrase: Sequence[codec.Note], n_events: int, seed: int = 0, mimic: float = 0.0
+    model: OnnxModel,
+    phrase: Sequence[codec.Note],
+    n_events: int,
+    seed: int = 0,
+    mimic: float = 0.0,
+    progress: Progress | None = None,
 ) -> tuple[StepResult, EventScript]:
     """A warm-up session, then one measured session of ``n_events`` events from a fresh state; ``mimic`` weighs the
     player model (0: the network alone)."""
@@ -247,16 +256,20 @@ def measure_onnx(
     controls = Controls(mimic=mimic)
     run_events(stepper, min(WARMUP_EVENTS, n_events), messages=player_messages(phrase), seed=seed + 1,
                controls=controls)  # fmt: skip
-    result, script = run_events(stepper, n_events, messages=player_messages(phrase), seed=seed, controls=controls)
+    result, script = run_events(
+        stepper, n_events, messages=player_messages(phrase), seed=seed, controls=controls, progress=progress
+    )
     result.name = "onnxruntime"
     result.about = f"onnxruntime, 1 thread, {model.info.path.name}, mimic {mimic:g}"
     return result, script
 
 
-def replay(name: str, stepper: Stepper, script: EventScript, n_events: int, about: str) -> StepResult:
+def replay(
+    name: str, stepper: Stepper, script: EventScript, n_events: int, about: str, progress: Progress | None = None
+) -> StepResult:
     """A warm-up replay, then the timed replay of the first ``n_events`` events of ``script``."""
     run_events(stepper, min(WARMUP_EVENTS, n_events), script=script)
-    result, _ = run_events(stepper, n_events, script=script)
+    result, _ = run_events(stepper, n_events, script=script, progress=progress)
     result.name, result.about = name, about
     return result
 
@@ -274,14 +287,16 @@ def markov_training_tokens(script: EventScript, phrase: Sequence[codec.Note]) ->
     return seqs
 
 
-def measure_markov(script: EventScript, phrase: Sequence[codec.Note], n_events: int, order: int = 6) -> StepResult:
+def measure_markov(
+    script: EventScript, phrase: Sequence[codec.Note], n_events: int, order: int = 6, progress: Progress | None = None
+) -> StepResult:
     from cocomposer.model.markov import MarkovModel
 
     seqs = markov_training_tokens(script, phrase)
     model = MarkovModel(order).fit(seqs)
     n_tokens = sum(len(s) for s in seqs)
     about = f"MarkovModel order {order} (Witten-Bell), trained on {n_tokens:,} tokens (demo phrase x12 keys + session)"
-    return replay("markov", MarkovStepper(model), script, n_events, about)
+    return replay("markov", MarkovStepper(model), script, n_events, about, progress)
 
 
 @dataclass(frozen=True)
@@ -342,12 +357,12 @@ def plan_torch(model: OnnxModel, checkpoint: Path | None = None) -> TorchPlan:
     )
 
 
-def measure_torch(plan: TorchPlan, script: EventScript, n_events: int) -> StepResult:
+def measure_torch(plan: TorchPlan, script: EventScript, n_events: int, progress: Progress | None = None) -> StepResult:
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return replay("pytorch", TorchStepper(plan.net), script, n_events, plan.about)
+        return replay("pytorch", TorchStepper(plan.net), script, n_events, plan.about, progress)
     finally:
         torch.set_num_threads(threads)

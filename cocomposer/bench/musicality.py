@@ -39,6 +39,8 @@ from cocomposer.bench.conversation import (
     dialogue_summary,
     motif_relation,
 )
+from cocomposer.console.helptext import CommandParser, HelpFormatter
+from cocomposer.console.progress import Progress
 from cocomposer.errors import ConfigError
 from cocomposer.model.continuation import Conversation, continue_notes
 from cocomposer.model.runtime import OnnxModel
@@ -172,12 +174,21 @@ def musical_figures(per_prompt: dict[str, list[AnswerFigures]]) -> dict:
 
 
 def run_condition(
-    model: OnnxModel, phrases: dict[str, Phrase], seeds: int, bars: int | None, controls: Controls, condition: Condition
+    model: OnnxModel,
+    phrases: dict[str, Phrase],
+    seeds: int,
+    bars: int | None,
+    controls: Controls,
+    condition: Condition,
+    progress: Progress | None = None,
 ) -> dict:
-    answers = {
-        name: [answer_prompt(model, phrase, seed, bars, controls, condition) for seed in range(seeds)]
-        for name, phrase in phrases.items()
-    }
+    answers: dict[str, list] = {}
+    for name, phrase in phrases.items():
+        answers[name] = []
+        for seed in range(seeds):
+            answers[name].append(answer_prompt(model, phrase, seed, bars, controls, condition))
+            if progress is not None:
+                progress.advance()
     musical = musical_figures({name: [a for a, _ in rows] for name, rows in answers.items()})
     dialogue = {name: [d for _, d in rows] for name, rows in answers.items()}
     return {
@@ -201,9 +212,10 @@ def run(
     phrases = load_prompts(folder)
     started = time.monotonic()
     results = {}
-    for name in conditions:
-        results[name] = run_condition(model, phrases, seeds, bars, controls, CONDITIONS[name])
-        print(f"  {name}: {len(phrases)} prompts x {seeds} seeds", file=sys.stderr, flush=True)
+    with Progress(len(conditions) * len(phrases) * seeds, "musical benchmark", "answers") as progress:
+        for name in conditions:
+            results[name] = run_condition(model, phrases, seeds, bars, controls, CONDITIONS[name], progress)
+            progress.write(f"  {name}: {len(phrases)} prompts x {seeds} seeds")
     main = results[conditions[0]]
     report = {
         "model": str(model.info.path),
@@ -327,39 +339,49 @@ def sweep(model_path: Path | None, seeds: int, bars: int | None, folder: Path) -
     model = OnnxModel.load(model_path)
     phrases = load_prompts(folder)
     out = []
-    for mimic in (0.0, 0.25, 0.5, 0.75, 1.0):
-        for cadence in (0.0, 0.5, 1.0, 2.0):
-            condition = Condition(mimic, Conversation(cadence=cadence))
-            r = run_condition(model, phrases, seeds, bars, Controls(), condition)
-            r = {k: v for k, v in r.items() if k not in ("answers", "per_prompt")}
-            r["mimic"], r["cadence"] = mimic, cadence
-            r["targets"] = targets(r)
-            out.append(r)
-            passed = sum(r["targets"].values())
-            c = r["conversation"]
-            print(
-                f"mimic {mimic:4.2f} cadence {cadence:3.1f}: targets {passed}/{len(r['targets'])}, "
-                f"motif {c['motif']['interval']['ratio']:.2f}/{c['motif']['rhythm']['ratio']:.2f}, "
-                f"swing {c['swing_kept']:.2f}, cadence {c['cadence']:.2f}, echo {c['echo']:.2f}, "
-                f"in key {r['pooled']['in_key']:.2f}, blips {r['pooled']['blips']:.3f}",
-                flush=True,
-            )
+    grid = [(mimic, cadence) for mimic in (0.0, 0.25, 0.5, 0.75, 1.0) for cadence in (0.0, 0.5, 1.0, 2.0)]
+    progress = Progress(len(grid) * len(phrases) * seeds, "mimic and cadence sweep", "answers")
+    for mimic, cadence in grid:
+        condition = Condition(mimic, Conversation(cadence=cadence))
+        r = run_condition(model, phrases, seeds, bars, Controls(), condition, progress)
+        r = {k: v for k, v in r.items() if k not in ("answers", "per_prompt")}
+        r["mimic"], r["cadence"] = mimic, cadence
+        r["targets"] = targets(r)
+        out.append(r)
+        passed = sum(r["targets"].values())
+        c = r["conversation"]
+        say = progress.write if progress.terminal else print
+        say(
+            f"mimic {mimic:4.2f} cadence {cadence:3.1f}: targets {passed}/{len(r['targets'])}, "
+            f"motif {c['motif']['interval']['ratio']:.2f}/{c['motif']['rhythm']['ratio']:.2f}, "
+            f"swing {c['swing_kept']:.2f}, cadence {c['cadence']:.2f}, echo {c['echo']:.2f}, "
+            f"in key {r['pooled']['in_key']:.2f}, blips {r['pooled']['blips']:.3f}"
+        )
+    progress.close()
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cocomposer eval --musical", description=__doc__.split("\n\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(
+        prog="cocomposer eval --musical", description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter
+    )
     parser.add_argument("--musical", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", type=Path, help="the ONNX model (default: the shipped one)")
-    parser.add_argument("--seeds", type=int, default=6, help="answers per prompt (default 6)")
+    parser.add_argument("--seeds", type=int, default=6, help="answers per prompt")
     parser.add_argument(
-        "--bars", default="4", help="bars per answer, in the prompt's meter, or auto (as many as the prompt; default 4)"
+        "--bars", default="4", help="bars per answer, in the prompt's meter, or auto (as many as the prompt)"
     )
-    parser.add_argument("--corpus", type=Path, help="a prepared corpus cache, to measure the corpus's own rates")
+    parser.add_argument(
+        "--corpus", type=Path, help="a prepared corpus cache, to measure the corpus's own rates (default: none)"
+    )
     parser.add_argument("--validation", action="store_true", help="the validation prompts (for choosing defaults)")
     parser.add_argument("--sweep", action="store_true", help="try a grid of mimic and cadence values")
     parser.add_argument("-o", "--output", type=Path, help=f"where to write the JSON (default {DEFAULT_OUT})")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     bars = None if args.bars == "auto" else int(args.bars) if args.bars.isdigit() else 0
     if args.seeds < 1 or bars == 0:
         raise ConfigError(f"--seeds must be at least 1 and --bars a whole number of bars or auto; got {args.bars!r}")

@@ -33,6 +33,8 @@ from cocomposer.bench.report import (
     machine_lines,
 )
 from cocomposer.bench.stats import Summary, ratio, window_median
+from cocomposer.console.helptext import CommandParser, HelpFormatter
+from cocomposer.console.progress import Progress
 from cocomposer.errors import ConfigError
 
 SECTIONS = ("step", "live", "startup")
@@ -103,7 +105,8 @@ def bench_step(model, config: BenchConfig, phrase, checkpoint: Path | None) -> d
     from cocomposer.model.sampling import DEFAULT_MIMIC
 
     _log(f"model step: onnxruntime, one session of {config.session_events:,} events")
-    onnx, script = bench_model.measure_onnx(model, phrase, config.session_events, mimic=0.0)
+    with Progress(config.session_events, "model step: onnxruntime", "events") as progress:
+        onnx, script = bench_model.measure_onnx(model, phrase, config.session_events, mimic=0.0, progress=progress)
     ms = [s * 1e3 for s in onnx.seconds]
     out: dict = {
         "onnxruntime": {
@@ -122,7 +125,8 @@ def bench_step(model, config: BenchConfig, phrase, checkpoint: Path | None) -> d
         }
     }
     _log(f"model step: onnxruntime with mimic {DEFAULT_MIMIC:g}, {config.steps:,} events")
-    mimic, _ = bench_model.measure_onnx(model, phrase, config.steps, mimic=DEFAULT_MIMIC)
+    with Progress(config.steps, f"model step: mimic {DEFAULT_MIMIC:g}", "events") as progress:
+        mimic, _ = bench_model.measure_onnx(model, phrase, config.steps, mimic=DEFAULT_MIMIC, progress=progress)
     plain, with_mimic = Summary.of(ms[: config.steps]), Summary.of([s * 1e3 for s in mimic.seconds])
     out["onnxruntime_mimic"] = {
         "about": mimic.about,
@@ -137,7 +141,8 @@ def bench_step(model, config: BenchConfig, phrase, checkpoint: Path | None) -> d
 
     def anchor(name: str, run) -> None:
         try:
-            result = run()
+            with Progress(n, f"model step: {name}", "events") as progress:
+                result = run(progress)
         except Exception as err:  # an anchor that cannot run here is reported, not fatal
             out[name] = {"skipped": f"{type(err).__name__}: {err}"}
             return
@@ -155,9 +160,9 @@ def bench_step(model, config: BenchConfig, phrase, checkpoint: Path | None) -> d
     if plan.skip:
         out["pytorch"] = {"skipped": plan.skip}
     else:
-        anchor("pytorch", lambda: bench_model.measure_torch(plan, script, n))
+        anchor("pytorch", lambda progress: bench_model.measure_torch(plan, script, n, progress))
     _log(f"model step: Markov anchor, replaying {n:,} events")
-    anchor("markov", lambda: bench_model.measure_markov(script, phrase, n))
+    anchor("markov", lambda progress: bench_model.measure_markov(script, phrase, n, progress=progress))
     return out
 
 
@@ -393,16 +398,22 @@ def run_bench(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cocomposer.bench.runner", description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(
+        prog="python -m cocomposer.bench.runner", description=__doc__.splitlines()[0], formatter_class=HelpFormatter
+    )
     parser.add_argument("--full", action="store_true", help="longer runs (several minutes)")
-    parser.add_argument("-o", "--output", type=Path, default=Path("bench.json"))
-    parser.add_argument("--model", type=Path)
+    parser.add_argument("-o", "--output", type=Path, default=Path("bench.json"), help="where to write the JSON")
+    parser.add_argument("--model", type=Path, help="the ONNX model (default: the shipped one)")
     parser.add_argument("--checkpoint", type=Path, help="PyTorch checkpoint of the model (default: found)")
-    parser.add_argument("--phrases", type=int, help="phrases per end-to-end condition")
-    parser.add_argument("--steps", type=int, help="events in the step statistics")
-    parser.add_argument("--only", help=f"comma-separated sections: {', '.join(SECTIONS)}")
-    return run_bench(parser.parse_args(argv))
+    parser.add_argument("--phrases", type=int, help="phrases per end-to-end condition (default: by --full)")
+    parser.add_argument("--steps", type=int, help="events in the step statistics (default: by --full)")
+    parser.add_argument("--only", help=f"comma-separated sections: {', '.join(SECTIONS)} (default: all)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_bench(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from cocomposer.bench.stats import median
+from cocomposer.console.progress import track
 from cocomposer.errors import BenchError
 
 RSS_SETTLE_SECONDS = 0.5
@@ -107,7 +108,7 @@ def one_start(model: Path | None, timeout: float = 30.0) -> tuple[float, dict[st
 
 
 def measure_startup(model: Path | None, runs: int = 5) -> dict:
-    results = [one_start(model) for _ in range(runs)]
+    results = [one_start(model) for _ in track(range(runs), "start-up", unit="runs")]
     ready = [r for r, _ in results]
     memory = [m for _, m in results]
     out = {"runs": runs, "ready_s": ready, "ready_median_s": median(ready), "memory_mb": memory}

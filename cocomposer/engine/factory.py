@@ -17,8 +17,8 @@ def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> 
     if config.sync not in SYNC_SOURCES:
         raise ConfigError(f"sync must be one of {', '.join(SYNC_SOURCES)}, got {config.sync!r}")
     model = OnnxModel.load(config.model)
-    midi_in = stack.enter_context(ports.open_input(config.in_port, config.api))
-    midi_out = stack.enter_context(ports.open_output(config.out_port, config.api))
+    midi_in = stack.enter_context(ports.open_input(config.in_port, config.api, skip_own=True))
+    midi_out = stack.enter_context(ports.open_output(config.out_port, config.api, skip_own=True))
     sync = config.sync
     if sync == "link":
         from cocomposer.timing.link import LinkClock
@@ -39,7 +39,9 @@ def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> 
     if config.clock_in:
         if sync != "midi-clock":
             raise ConfigError("--clock-in only makes sense with --sync midi-clock")
-        clock_port = stack.enter_context(ports.open_input(config.clock_in, config.api, virtual_name="cocomposer clock"))
+        clock_port = stack.enter_context(
+            ports.open_input(config.clock_in, config.api, virtual_name="cocomposer clock", skip_own=True)
+        )
         clock_port.start(engine.sink)
     if config.clock_out:
         from cocomposer.timing.midi_clock import ClockSender

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 
@@ -15,6 +16,7 @@ from cocomposer.timing.clock import MAX_BEATS_PER_BAR
 MODES = ("call-response", "accompany", "continue", "thru")
 QUANTIZE = ("beat", "bar", "off")
 MAX_CADENCE = 4.0
+MAX_PHRASE_BARS = 64
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,10 @@ class Settings:
         _check(1 <= self.accompany_channel <= 16, f"accompany channel must be 1..16, got {self.accompany_channel}")
         _check(0.05 <= self.silence <= 16, f"silence must be 0.05..16 beats, got {self.silence}")
         _check(0.5 <= self.hold_bars <= 32, f"hold limit must be 0.5..32 bars, got {self.hold_bars}")
+        _check(
+            1 <= self.max_phrase_bars <= MAX_PHRASE_BARS,
+            f"max phrase length must be 1..{MAX_PHRASE_BARS} bars, got {self.max_phrase_bars}",
+        )
         _check(0.5 <= self.horizon <= 16, f"horizon must be 0.5..16 beats, got {self.horizon}")
         _check(20 <= self.bpm <= 300, f"tempo must be 20..300 BPM, got {self.bpm}")
         _check(
@@ -97,6 +103,27 @@ class Settings:
                 name in CC_TARGETS,
                 f"CC {number} is bound to {name!r}, which no knob can move; bindable: {', '.join(CC_TARGETS)}",
             )
+        self._check_cc_roles()
+
+    def _check_cc_roles(self) -> None:
+        """Each CC number has one job: a knob binding, the panic CC or the phrase-end CC (the trigger CC only acts
+        in continue mode, so a knob may share it)."""
+        roles = {"trigger CC (--trigger-cc)": self.trigger_cc, "phrase-end CC (--phrase-end-cc)": self.phrase_end_cc}
+        roles["panic CC (--panic-cc)"] = self.panic_cc
+        for role, number in roles.items():
+            _check(number is None or 0 <= number <= 127, f"the {role} must be a CC number 0..127, got {number}")
+        jobs: dict[int, str] = {}
+        for number, name in sorted(self.cc.items()):
+            jobs[number] = f"bound to {name} (--cc {name}={number})"
+        for role in ("panic CC (--panic-cc)", "phrase-end CC (--phrase-end-cc)"):
+            number = roles[role]
+            if number is None:
+                continue
+            _check(
+                number not in jobs,
+                f"CC {number} cannot be both the {role} and {jobs.get(number)}; give each job its own CC number",
+            )
+            jobs[number] = f"the {role}"
 
     def controls(self, auto_key: Key | None, bias=None, mood_key: Key | None = None) -> Controls:
         """The sampling controls these settings stand for. ``auto_key``: the key estimated from the player;
@@ -161,16 +188,34 @@ def _coerce(name: str, kind: object, value: object) -> object:
                 return False
             raise ConfigError(f"setting {name} is on or off (1/0, true/false, yes/no), got {value!r}")
         if kind in ("int", int):
-            return int(float(text))
+            return _whole(name, value, text)
         if kind in ("int | None",):
-            return None if text.lower() in ("none", "off", "") else int(text)
+            return None if text.lower() in ("none", "off", "") else _whole(name, value, text)
         if name == "bars" and text.lower() == "auto":
             return 0.0
         if kind in ("float", float):
-            return float(text)
+            number = float(text)
+            if not math.isfinite(number):
+                raise ConfigError(f"setting {name} needs a finite number, got {value!r}")
+            return number
+    except ConfigError:
+        raise
     except (ValueError, OverflowError) as err:
-        raise ConfigError(f"setting {name} cannot take {value!r}") from err
+        expected = "a whole number" if kind in ("int", int, "int | None") else "a number"
+        raise ConfigError(f"setting {name} cannot take {value!r}; expected {expected}") from err
     return text
+
+
+def _whole(name: str, value: object, text: str) -> int:
+    """An integer setting from text: "3" or "3.0", never "3.7" silently cut to 3."""
+    if isinstance(value, bool):
+        raise ConfigError(f"setting {name} takes a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    number = float(text)
+    if not number.is_integer():
+        raise ConfigError(f"setting {name} takes a whole number, got {value!r}")
+    return int(number)
 
 
 def _scale(low: float, high: float) -> Callable[[int], float]:

@@ -9,9 +9,7 @@ can receive from: a virtual output made by another program (or by `open_output`)
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -20,7 +18,18 @@ from typing import Literal, TypeVar
 
 import rtmidi
 
+from cocomposer.console.quiet import Captured, captured_stderr
 from cocomposer.errors import ConfigError, PortError, PortNotFoundError
+from cocomposer.midi.backends import API_NAMES as API_NAMES  # re-exported: callers name backends through ports
+from cocomposer.midi.backends import (
+    NAME_OF_API,
+    backend_said,
+    lookup_api,
+    require_compiled,
+    resolve_api,
+    sentence,
+)
+from cocomposer.midi.backends import jack_server_reachable as jack_server_reachable
 from cocomposer.midi_bytes import channel_of as channel_of  # re-exported: the port's callers read them here
 from cocomposer.midi_bytes import is_note_off as is_note_off
 from cocomposer.midi_bytes import is_note_on as is_note_on
@@ -30,15 +39,6 @@ Sink = Callable[[int, Message], None]
 Kind = Literal["input", "output"]
 _P = TypeVar("_P", bound="_Port")
 _log = logging.getLogger(__name__)
-
-API_NAMES: dict[str, int] = {
-    "auto": rtmidi.API_UNSPECIFIED,
-    "alsa": rtmidi.API_LINUX_ALSA,
-    "jack": rtmidi.API_UNIX_JACK,
-    "coremidi": rtmidi.API_MACOSX_CORE,
-    "winmm": rtmidi.API_WINDOWS_MM,
-}
-_NAME_OF_API = {number: name for name, number in API_NAMES.items()}
 
 
 class _Port(ABC):
@@ -162,71 +162,22 @@ class RtMidiOut(MidiOut):
             midi.delete()
 
 
-def jack_server_reachable(client_name: str = "cocomposer-probe") -> bool:
-    """Whether a JACK server answers (the one named by ``JACK_DEFAULT_SERVER``, else the default one)."""
-    try:
-        probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client_name)  # connects to the server, or raises
-    except (rtmidi.RtMidiError, RuntimeError):
-        return False
-    try:
-        probe.get_port_count()
-    finally:
-        probe.delete()
-    return True
-
-
-def _lookup_api(name: str) -> int:
-    if name not in API_NAMES:
-        raise ConfigError(f"unknown MIDI API {name!r}; expected one of: {', '.join(sorted(API_NAMES))}")
-    return API_NAMES[name]
-
-
-def _require_compiled(api: int) -> int:
-    compiled = rtmidi.get_compiled_api()
-    if api not in compiled:
-        have = ", ".join(_NAME_OF_API.get(a, rtmidi.get_api_name(a)) for a in compiled) or "none"
-        raise PortError(
-            f"MIDI API {_NAME_OF_API.get(api, api)!r} is not compiled into this python-rtmidi build "
-            f"(rtmidi.get_compiled_api() gives: {have}); pass --api with one of those, or install a python-rtmidi "
-            "built with it"
-        )
-    return api
-
-
-def resolve_api(
-    name: str,
-    *,
-    platform: str = sys.platform,
-    alsa_seq_path: str | os.PathLike[str] = "/dev/snd/seq",
-    jack_reachable: Callable[[], bool] = jack_server_reachable,
-) -> int:
-    """The rtmidi API constant for an API name; "auto" picks what works here (on Linux: ALSA, else a running JACK)."""
-    api = _lookup_api(name)
-    if api != rtmidi.API_UNSPECIFIED:
-        return _require_compiled(api)
-    compiled = rtmidi.get_compiled_api()
-    if platform.startswith("linux") and rtmidi.API_LINUX_ALSA in compiled and os.path.exists(alsa_seq_path):
-        return rtmidi.API_LINUX_ALSA
-    native = {"darwin": rtmidi.API_MACOSX_CORE, "win32": rtmidi.API_WINDOWS_MM}.get(platform)
-    if native is not None and native in compiled:
-        return native
-    if rtmidi.API_UNIX_JACK in compiled and jack_reachable():
-        return rtmidi.API_UNIX_JACK
-    raise PortError(
-        f"no MIDI backend works on this machine: the ALSA sequencer ({alsa_seq_path}) is missing and no JACK server "
-        "answers. Either load the ALSA sequencer (`sudo modprobe snd-seq`), or start a JACK server (for example "
-        "`jackd -d alsa`, or `jackd --no-realtime -d dummy -r 48000 -p 64` on a machine without a sound card, with "
-        "JACK_DEFAULT_SERVER set if you name it), then run again; `--api jack` or `--api alsa` chooses one explicitly."
-    )
-
-
 def _new_rtmidi(kind: Kind, api: int, client_name: str) -> rtmidi.MidiIn | rtmidi.MidiOut:
     cls = rtmidi.MidiIn if kind == "input" else rtmidi.MidiOut
-    try:
-        return cls(api, name=client_name)
-    except (rtmidi.RtMidiError, RuntimeError) as err:
-        hint = " Is the JACK server running (`jackd ...`, JACK_DEFAULT_SERVER)?" if api == rtmidi.API_UNIX_JACK else ""
-        raise PortError(f"could not open the {_NAME_OF_API.get(api, api)} MIDI {kind} client: {err}.{hint}") from err
+    with captured_stderr() as captured:
+        try:
+            return cls(api, name=client_name)
+        except (rtmidi.RtMidiError, RuntimeError) as err:
+            failure = err
+    hint = (
+        " Start a JACK server (e.g. `jackd -d alsa`), or set JACK_DEFAULT_SERVER to the name of the one running."
+        if api == rtmidi.API_UNIX_JACK
+        else ""
+    )
+    raise PortError(
+        f"could not open the {NAME_OF_API.get(api, api)} MIDI {kind} client: {sentence(failure)}{hint}"
+        f"{backend_said(captured)}"
+    ) from failure
 
 
 def list_ports(api: str = "auto") -> tuple[list[str], list[str]]:
@@ -259,9 +210,9 @@ def match_port(name: str, available: Sequence[str], kind: Kind) -> int:
 
 
 def _open_rtmidi(
-    kind: Kind, name: str | None, api: str, virtual_name: str, client_name: str
+    kind: Kind, name: str | None, api: str, virtual_name: str, client_name: str, skip_own: bool = False
 ) -> tuple[rtmidi.MidiIn | rtmidi.MidiOut, str]:
-    api_id = _lookup_api(api)
+    api_id = lookup_api(api)
     if api_id == rtmidi.API_UNSPECIFIED:
         api_id = resolve_api(api)
     if name is None and api_id == rtmidi.API_WINDOWS_MM:
@@ -271,22 +222,36 @@ def _open_rtmidi(
             "Windows MIDI Services (its loopback endpoints), then pass its name with --in and --out "
             "(`cocomposer ports` lists the names)."
         )
-    midi = _new_rtmidi(kind, _require_compiled(api_id), client_name)
+    midi = _new_rtmidi(kind, require_compiled(api_id), client_name)
+    captured = Captured()
     try:
         if name is None:
-            midi.open_virtual_port(virtual_name)
+            with captured_stderr() as captured:
+                midi.open_virtual_port(virtual_name)
+            _opened_here.add((client_name, virtual_name))
             return midi, virtual_name
-        ports = midi.get_ports()
+        ports = [port for port in midi.get_ports() if not (skip_own and _ours(port))]
         index = match_port(name, ports, kind)
-        midi.open_port(index, name=virtual_name)
+        with captured_stderr() as captured:
+            midi.open_port(midi.get_ports().index(ports[index]), name=virtual_name)
         return midi, ports[index]
     except (rtmidi.RtMidiError, RuntimeError) as err:
         midi.delete()
         what = f"virtual MIDI {kind} {virtual_name!r}" if name is None else f"MIDI {kind} {name!r}"
-        raise PortError(f"could not open {what}: {err}") from err
+        raise PortError(f"could not open {what}: {sentence(err)}{backend_said(captured)}") from err
     except BaseException:
         midi.delete()
         raise
+
+
+_opened_here: set[tuple[str, str]] = set()  # (client, port) of every virtual port this process made
+
+
+def _ours(port: str) -> bool:
+    """Whether ``port`` (a full name as the backend lists it, "client:port" on JACK, "client:port 128:0" on ALSA)
+    is a virtual port this process made: `--out NAME` must never match, or offer, cocomposer's own input (the demo
+    and the tests do connect to their own ports, so leaving them out is the caller's choice: ``skip_own``)."""
+    return any(port.startswith(f"{client}:{virtual}") for client, virtual in _opened_here)
 
 
 def open_input(
@@ -295,9 +260,11 @@ def open_input(
     virtual_name: str = "cocomposer in",
     client_name: str = "cocomposer",
     now_ns: Callable[[], int] = time.perf_counter_ns,
+    skip_own: bool = False,
 ) -> MidiIn:
-    """Open the input port matching `name`, or create a virtual one called `virtual_name` when `name` is None."""
-    midi, port_name = _open_rtmidi("input", name, api, virtual_name, client_name)
+    """Open the input port matching `name`, or create a virtual one called `virtual_name` when `name` is None
+    (``skip_own``: never match a virtual port this process made)."""
+    midi, port_name = _open_rtmidi("input", name, api, virtual_name, client_name, skip_own)
     return RtMidiIn(midi, port_name, now_ns)  # type: ignore[arg-type]
 
 
@@ -306,9 +273,11 @@ def open_output(
     api: str = "auto",
     virtual_name: str = "cocomposer out",
     client_name: str = "cocomposer",
+    skip_own: bool = False,
 ) -> MidiOut:
-    """Open the output port matching `name`, or create a virtual one called `virtual_name` when `name` is None."""
-    midi, port_name = _open_rtmidi("output", name, api, virtual_name, client_name)
+    """Open the output port matching `name`, or create a virtual one called `virtual_name` when `name` is None
+    (``skip_own``: never match a virtual port this process made)."""
+    midi, port_name = _open_rtmidi("output", name, api, virtual_name, client_name, skip_own)
     return RtMidiOut(midi, port_name)  # type: ignore[arg-type]
 
 

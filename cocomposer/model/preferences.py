@@ -152,11 +152,25 @@ class Preferences:
         return 2 ** (0.5 * self._preference.density)
 
     def summary(self) -> str:
-        """A short line for the panel: which way the session leans."""
+        """A short line for the panel: what the ratings ask the model for. It names a direction, not a result: the
+        bias is one lean among others (the call's register, the key lock, the groove), so how far the answers
+        really move is measured on what sounds (the panel's "heard since" line)."""
         p = self._preference
         if self._bias is None:
             return "no ratings yet"
-        parts = [f"density x{self.density_multiplier():.2f}", f"register {12 * p.register:+.0f} st"]
-        parts.append("wider leaps" if p.leap > 0.05 else "smaller leaps" if p.leap < -0.05 else "leaps as is")
-        parts.append("longer notes" if p.pace > 0.05 else "shorter notes" if p.pace < -0.05 else "note lengths as is")
-        return f"{self.likes} liked, {self.dislikes} disliked: " + ", ".join(parts)
+
+        def lean(value: float, more: str, less: str) -> str | None:
+            return more if value > 0.05 else less if value < -0.05 else None
+
+        parts = [
+            lean(
+                p.density,
+                f"more notes (x{self.density_multiplier():.2f})",
+                f"fewer notes (x{self.density_multiplier():.2f})",
+            ),
+            lean(p.register, "higher", "lower"),
+            lean(p.leap, "wider leaps", "smaller steps"),
+            lean(p.pace, "longer notes", "shorter notes"),
+        ]
+        asked = ", ".join(part for part in parts if part) or "nothing yet (the ratings cancel out)"
+        return f"{self.likes} liked, {self.dislikes} disliked: the model is asked for {asked}"

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from cocomposer.console.helptext import CommandParser, HelpFormatter
 from cocomposer.errors import CocomposerError
 
 DEFAULT_CACHE = Path("data/corpus.npz")
@@ -38,27 +39,30 @@ def _prepare(args: argparse.Namespace) -> None:
         print(f"  {name:20s} {row['pieces']:6d} pieces {row['notes']:9d} notes {row['tokens']:9d} tokens")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cocomposer.training", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("prepare", help="parse the music21 corpus into a token cache")
-    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--collections", nargs="*", help="only these corpus folders (default: all known)")
-    p.add_argument("--limit", type=int, default=0, help="parse only the first N files (for smoke tests)")
-    p.add_argument("--force", action="store_true")
-    p.set_defaults(func=_prepare)
-
+def build_parser(prog: str = "python -m cocomposer.training") -> argparse.ArgumentParser:
+    """The pipeline's parser (``prog``: how the user called it, e.g. "cocomposer" for `cocomposer eval`)."""
     from cocomposer.training import cli_train
 
-    cli_train.add_commands(sub)
+    parser = CommandParser(prog=prog, description=__doc__, formatter_class=HelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
 
-    args = parser.parse_args(argv)
+    p = sub.add_parser("prepare", help="parse the music21 corpus into a token cache", formatter_class=HelpFormatter)
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the token cache to write")
+    p.add_argument("--workers", type=int, default=2, help="processes parsing files at once")
+    p.add_argument("--collections", nargs="*", help="only these corpus folders (default: all known)")
+    p.add_argument("--limit", type=int, default=0, help="parse only the first N files, for smoke tests (0: all)")
+    p.add_argument("--force", action="store_true", help="rebuild the cache even if it exists")
+    p.set_defaults(func=_prepare)
+    cli_train.add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m cocomposer.training") -> int:
+    args = build_parser(prog).parse_args(argv)
     try:
         args.func(args)
     except CocomposerError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"cocomposer: {err}", file=sys.stderr)
         return 2
     return 0
 

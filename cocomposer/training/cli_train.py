@@ -9,16 +9,23 @@ import sys
 import time
 from pathlib import Path
 
+from cocomposer.console.helptext import HelpFormatter
+from cocomposer.console.progress import Progress
+
 DEFAULT_RUN = Path("runs/default")
 DEFAULT_MODEL = Path("models/default.onnx")
 
 
-def _logger(path: Path):
+def _logger(path: Path, progress: Progress | None = None):
+    """Log to ``path`` and the terminal (above the progress bar, when there is one on the terminal)."""
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def log(message: str) -> None:
         line = f"{time.strftime('%H:%M:%S')} {message}"
-        print(line, flush=True)
+        if progress is not None and progress.terminal:
+            progress.write(line)
+        else:
+            print(line, flush=True)
         with path.open("a") as f:
             f.write(line + "\n")
 
@@ -54,10 +61,19 @@ def _train(args: argparse.Namespace) -> None:
         mode_switch=args.mode_switch,
         played=args.played,
     )
-    log = _logger(args.run / "train.log")
-    best = train(
-        splits["train"], splits["valid"], args.run, net_cfg, cfg, resume=not args.no_resume, log=log, init=args.init
-    )
+    with Progress(args.steps, "training", "steps", every=60) as progress:
+        log = _logger(args.run / "train.log", progress)
+        best = train(
+            splits["train"],
+            splits["valid"],
+            args.run,
+            net_cfg,
+            cfg,
+            resume=not args.no_resume,
+            log=log,
+            init=args.init,
+            progress=progress,
+        )
     log(f"done; best checkpoint {best}")
 
 
@@ -139,23 +155,27 @@ def _share(text: str) -> float:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     from cocomposer.training.__main__ import DEFAULT_CACHE
 
-    p = sub.add_parser("train", help="train the model (resumes from the run's last checkpoint)")
-    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    p = sub.add_parser(
+        "train", help="train the model (resumes from the run's last checkpoint)", formatter_class=HelpFormatter
+    )
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared token cache")
     p.add_argument("--run", type=Path, default=DEFAULT_RUN, help="folder for the log and checkpoints")
-    p.add_argument("--steps", type=int, default=4000)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--length", type=int, default=256)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--embed", type=int, default=128)
-    p.add_argument("--hidden", type=int, default=384)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--eval-every", type=int, default=250)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--steps", type=int, default=4000, help="optimizer steps to train for")
+    p.add_argument("--batch", type=int, default=64, help="windows per step")
+    p.add_argument("--length", type=int, default=256, help="tokens per window")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    p.add_argument("--embed", type=int, default=128, help="token embedding size")
+    p.add_argument("--hidden", type=int, default=384, help="GRU units per layer")
+    p.add_argument("--layers", type=int, default=2, help="GRU layers")
+    p.add_argument("--eval-every", type=int, default=250, help="steps between validation passes and checkpoints")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--minutes", type=float, default=0.0, help="stop after this much time (0: no limit)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-resume", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if the run has a checkpoint")
     p.add_argument("--warmup", type=int, default=200, help="steps of linear learning-rate warm-up")
-    p.add_argument("--init", type=Path, help="fine-tune: start from this checkpoint's weights (and its shape)")
+    p.add_argument(
+        "--init", type=Path, help="fine-tune: start from this checkpoint's weights and shape (default: from scratch)"
+    )
     p.add_argument(
         "--mode-switch", type=_share, default=0.0, help="share of windows switched into the other mode (0..1)"
     )
@@ -164,24 +184,32 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("export", help="write the ONNX model, its sidecar JSON and golden vectors")
-    p.add_argument("--checkpoint", type=Path, default=DEFAULT_RUN / "best.pt")
-    p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    p = sub.add_parser(
+        "export", help="write the ONNX model, its sidecar JSON and golden vectors", formatter_class=HelpFormatter
+    )
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_RUN / "best.pt", help="the trained checkpoint")
+    p.add_argument("--out", type=Path, default=DEFAULT_MODEL, help="the .onnx file to write (sidecar beside it)")
     p.add_argument("--fp32", action="store_true", help="keep float32 weights (default: int8 matrix weights)")
     p.set_defaults(func=_export)
 
-    p = sub.add_parser("eval", help="evaluate a model on the test split against n-gram baselines")
-    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    p.add_argument("--out", type=Path, default=Path("models/eval.json"))
+    p = sub.add_parser(
+        "eval", help="evaluate a model on the test split against n-gram baselines", formatter_class=HelpFormatter
+    )
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared token cache")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="the ONNX model to evaluate")
+    p.add_argument("--out", type=Path, default=Path("models/eval.json"), help="where to write the JSON report")
     p.add_argument("--prompts", type=int, default=100, help="held-out prompts per condition")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--quick", action="store_true", help="a small evaluation (for smoke tests)")
     p.set_defaults(func=_eval)
 
-    p = sub.add_parser("card", help="write the model card from the corpus, the sidecar and the evaluation")
-    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    p.add_argument("--eval", type=Path, default=Path("models/eval.json"))
-    p.add_argument("--out", type=Path, default=Path("models/MODEL_CARD.md"))
+    p = sub.add_parser(
+        "card",
+        help="write the model card from the corpus, the sidecar and the evaluation",
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="the prepared token cache")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="the ONNX model (its sidecar is read)")
+    p.add_argument("--eval", type=Path, default=Path("models/eval.json"), help="the evaluation report")
+    p.add_argument("--out", type=Path, default=Path("models/MODEL_CARD.md"), help="the card to write")
     p.set_defaults(func=_card)

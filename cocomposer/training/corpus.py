@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cocomposer.console.progress import track
 from cocomposer.errors import DataError
 from cocomposer.music import codec
 from cocomposer.music.keys import find_key, pitch_class_histogram
@@ -259,7 +260,6 @@ def parse_corpus(
     jobs: list[tuple[str, str, str]], cache_dir: Path, workers: int = 2, progress: bool = True
 ) -> Iterator[list[Piece]]:
     """Parse every job (each file once: results are cached per file in ``cache_dir``, so a rerun resumes)."""
-    from tqdm import tqdm
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     todo = []
@@ -277,7 +277,7 @@ def parse_corpus(
     todo.sort(key=lambda item: -os.path.getsize(item[0][2]))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         results = pool.map(_parse_and_cache, todo, chunksize=1)
-        yield from tqdm(results, total=len(todo), disable=not progress, unit="file", desc="parsing corpus")
+        yield from track(results, "parsing corpus", len(todo), "files") if progress else results
 
 
 def save_cache(pieces: list[Piece], path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cocomposer.console.progress import Progress, track
 from cocomposer.model.continuation import continue_from, prime
 from cocomposer.model.markov import MarkovModel, unigram_nll
 from cocomposer.model.runtime import PLAYING_STRENGTH, OnnxModel
@@ -61,19 +62,23 @@ def nll_table(model: OnnxModel, train: list[Piece], valid: list[Piece], test: li
     best_name, best_valid = "", float("inf")
     valid_notes = sum(p.n_notes for p in valid)
     by_order = {}
+    progress = Progress(len(MARKOV_CANDIDATES), "Markov baselines", "candidates")
     for order, smoothing in MARKOV_CANDIDATES:
         mm = MarkovModel(order, smoothing=smoothing).fit(train_seqs)
         v = float(sum(x[1:].sum() for x in mm.token_nll([p.tokens for p in valid])) / valid_notes)
         name = f"order {order} {smoothing}"
         by_order[name] = v
-        log(f"  markov {name}: valid NLL/note {v:.4f}")
+        (progress.write if progress.terminal else log)(f"  markov {name}: valid NLL/note {v:.4f}")
+        progress.advance()
         if v < best_valid:
             best_name, best_valid, best_model = name, v, mm
+    progress.close()
     result["markov_valid_by_candidate"] = by_order
     result["markov_best"] = best_name
     result["markov"] = per_note(best_model.token_nll([p.tokens for p in test]))
     started = time.monotonic()
-    result["model"] = per_note([np.concatenate([[0.0], model_token_nll(model, p)]) for p in test])
+    pieces = track(test, "model NLL on the test split", unit="pieces")
+    result["model"] = per_note([np.concatenate([[0.0], model_token_nll(model, p)]) for p in pieces])
     result["model_seconds"] = round(time.monotonic() - started, 1)
     result["improvement_over_markov"] = 1.0 - result["model"] / result["markov"]
     return result
@@ -166,7 +171,7 @@ def control_tables(model: OnnxModel, train: list[Piece], test: list[Piece], n_pr
     real_acc = float(np.mean(classifier.predict(np.array(real_x)) == np.array([p.style for p, _ in prompts])))
     controls = Controls(temperature=1.0, top_p=0.95, low=21, high=108)
     confusion = np.zeros((styles, styles), dtype=int)
-    for piece, notes in prompts:
+    for piece, notes in track(prompts, "style control", unit="prompts"):
         prompt = _window(notes, 0, PROMPT_BEATS)
         model.set_meter(piece.meter, piece.bar_origin)
         for style in range(styles):
@@ -180,7 +185,7 @@ def control_tables(model: OnnxModel, train: list[Piece], test: list[Piece], n_pr
     mood_hits, mood_total = 0, 0
     entropy: dict[str, list[float]] = {"0.5": [], "1.0": [], "1.5": []}
     in_key_model, in_key_real = [], []
-    for piece, notes in prompts:
+    for piece, notes in track(prompts, "mood, temperature and key", unit="prompts"):
         prompt = _window(notes, 0, PROMPT_BEATS)
         model.set_meter(piece.meter, piece.bar_origin)
         for mood in range(len(codec.MOODS)):

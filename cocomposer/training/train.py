@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from cocomposer.console.progress import Progress
 from cocomposer.training.corpus import Piece
 from cocomposer.training.dataset import Split
 from cocomposer.training.net import CocomposerNet, NetConfig
@@ -89,11 +90,13 @@ def train(
     resume: bool = True,
     log=print,
     init: Path | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Train, checkpointing to ``run_dir``; returns the path of the best checkpoint (by validation NLL).
 
     ``init``: start from the weights of this checkpoint (fine-tuning; its network shape wins over ``net_cfg``) when
-    the run has no checkpoint of its own to resume."""
+    the run has no checkpoint of its own to resume. ``progress`` is told of every step (and, once known, of
+    the resumed step and what is left of the time limit)."""
     torch.set_num_threads(cfg.threads)
     run_dir.mkdir(parents=True, exist_ok=True)
     train_split = Split.from_pieces(train_pieces)
@@ -133,6 +136,8 @@ def train(
     )
     started = time.monotonic()
     window_start, window_tokens = started, 0
+    if progress is not None:
+        progress.begin(cfg.steps, step, cfg.max_minutes * 60 - elapsed_before if cfg.max_minutes else None)
 
     def save(path: Path) -> None:
         tmp = path.with_suffix(".tmp")
@@ -166,6 +171,8 @@ def train(
         torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
         opt.step()
         step += 1
+        if progress is not None:
+            progress.advance()
         tokens_seen += n
         window_tokens += n
         if step % 25 == 0:

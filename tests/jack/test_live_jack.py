@@ -403,8 +403,6 @@ def test_a_signal_stops_cocomposer_run_with_every_note_closed(jack_server, sig: 
     ):
         commands = sig == signal.SIGINT  # one run reads commands from a pipe, the other has no terminal at all
         env = {**jack_server.env, "PYTHONUNBUFFERED": "1"}
-        if commands:
-            env["COCOMPOSER_STDIN_COMMANDS"] = "1"
         command = [sys.executable, "-m", "cocomposer.app.cli", "run", "--api", "jack", "--bpm", "240", "--in",
                    f"src-{uid}", "--out", f"dst-{uid}", "--bars", "4", "--low", "48", "--high", "84", "--seed", "2",
                    "--density", "2"]  # fmt: skip

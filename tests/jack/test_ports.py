@@ -183,7 +183,7 @@ def test_explicit_jack_without_a_server_is_a_port_error(monkeypatch: pytest.Monk
     monkeypatch.setenv("JACK_DEFAULT_SERVER", f"cocomposer-absent-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("JACK_NO_START_SERVER", "1")
     assert not ports.jack_server_reachable()
-    with pytest.raises(PortError, match="JACK server running"):
+    with pytest.raises(PortError, match="Start a JACK server"):
         ports.open_input(None, api="jack")
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import mido
 import pytest
 
 pytest.importorskip("PyQt6")
@@ -113,6 +114,63 @@ def test_moving_controls_changes_the_engine(panel: Panel, qtbot) -> None:
     assert panel.engine is engine  # settings never rebuild the engine
 
 
+def test_every_setting_is_reachable_from_the_more_section(panel: Panel, qtbot) -> None:
+    engine = panel.engine
+    panel.show()
+    assert not panel.more.body.isVisible(), "folded until asked for"
+    panel.more.toggle.click()
+    assert panel.more.body.isVisible() and "▾" in panel.more.toggle.text()
+    c = panel.controls
+    c["top_p"].slider.setValue(16)  # 0.80
+    c["velocity"].slider.setValue(100)
+    c["silence"].slider.setValue(6)  # 1.5 beats
+    for name, value in [("quantize", "bar"), ("thru", True), ("in_channel", 3), ("out_channel", 5),
+                        ("accompany_channel", 7), ("barge_in", False)]:  # fmt: skip
+        c[name].choose(value)
+    wanted = {"top_p": 0.8, "velocity": "100", "silence": 1.5, "quantize": "bar", "thru": True, "in_channel": 3,
+              "out_channel": 5, "accompany_channel": 7, "barge_in": False}  # fmt: skip
+    qtbot.waitUntil(lambda: {k: getattr(engine.settings, k) for k in wanted} == wanted, timeout=5000)
+    assert panel.engine is engine
+    assert all(learn.bindable(name) for name in ("top_p", "velocity", "silence", "quantize")), "MIDI learn too"
+
+
+def test_clock_out_offset_and_recording_start_a_new_engine_with_them(
+    panel: Panel, midi: LoopbackMidi, qtbot, tmp_path: Path
+) -> None:
+    panel.more.clock_out.choose(True)
+    qtbot.waitUntil(lambda: any(m == (0xF8,) for _, m in midi.output(KEYS).events), timeout=5000)
+    assert panel.host.config.clock_out and panel.more.clock_out.combo.currentData() is True
+    panel.set_sync("midi-clock")  # clock out sends the internal tempo: it turns off, and says why
+    assert not panel.host.config.clock_out and not panel.more.clock_out.isEnabled()
+    assert "clock out is now off" in panel.message_text()
+    panel.set_sync("internal")
+    panel.more.offset.slider.setValue(-40)
+    qtbot.waitUntil(lambda: panel.engine.scheduler.output_offset == pytest.approx(-0.04), timeout=5000)
+    take = tmp_path / "session.mid"
+    panel.set_engine_option("record", take)
+    assert panel.more.record_button.isChecked() and "session.mid" in panel.more.record_button.text()
+    get_an_answer(panel, midi, qtbot)
+    panel.set_ports(KEYS, OTHER)  # a rebuild while recording: the first take is written, a second one begins
+    assert take.exists() and panel.host.recording == tmp_path / "session-take2.mid"
+    panel.set_engine_option("record", None)
+    assert (tmp_path / "session-take2.mid").exists() and not panel.more.record_button.isChecked()
+    notes = [m for t in mido.MidiFile(take).tracks for m in t if m.type == "note_on" and m.velocity > 0]
+    assert notes, "the take holds the session's notes"
+
+
+def test_a_disabled_control_looks_disabled(panel: Panel, qtbot) -> None:
+    panel.show()
+    qtbot.waitExposed(panel)
+    scale = panel.controls["key"].scale
+    panel.controls["key"].show_value("C major")
+    assert scale.isEnabled()
+    enabled = scale.grab().toImage()
+    panel.controls["key"].show_value("off")  # the scale box keeps "major", greyed out
+    assert not scale.isEnabled() and scale.currentText() == "major"
+    disabled = scale.grab().toImage()
+    assert disabled != enabled, "the disabled scale box is drawn differently from an enabled one"
+
+
 def right_click_and_choose(widget: QWidget, label: str) -> list[str]:
     """Open the widget's context menu and trigger the entry starting with ``label``; returns the entries."""
     entries: list[str] = []
@@ -130,11 +188,20 @@ def right_click_and_choose(widget: QWidget, label: str) -> list[str]:
 
 def test_midi_learn_binds_a_cc_sent_through_the_port(panel: Panel, midi: LoopbackMidi, qtbot) -> None:
     panel.show()
+    qtbot.waitExposed(panel)
+    places = {name: panel.controls[name].geometry() for name in ("temperature", "density", "style")}
+    roll = panel.roll.geometry()
     right_click_and_choose(panel.controls["temperature"].slider, "MIDI learn")
-    assert panel.controls["temperature"].cc_label.text().startswith("learning")
+    assert panel.controls["temperature"].cc_label.text() == "CC ?"
+    assert "move a knob, fader or pedal now" in panel.help_label.text() and "Temperature" in panel.help_label.text()
+    assert panel.message_text() == "" and not panel.message_area.isVisible(), "an instruction, not a fault"
+    QApplication.processEvents()
+    assert panel.roll.geometry() == roll, "the instruction does not push the piano roll down"
+    assert {name: panel.controls[name].geometry() for name in places} == places, "nor the sliders beside it"
     midi.send(KEYS, (0xB0, 21, 64))
     qtbot.waitUntil(lambda: panel.engine.settings.cc == {21: "temperature"}, timeout=5000)
     assert panel.controls["temperature"].cc_label.text() == "CC 21"
+    assert "Esc panic" in panel.help_label.text(), "the shortcuts are back once the knob is bound"
     midi.send(KEYS, (0xB0, 21, 127))  # the knob now moves the setting, and the slider follows
     qtbot.waitUntil(lambda: panel.engine.settings.temperature == 2.0, timeout=5000)
     qtbot.waitUntil(lambda: panel.controls["temperature"].value == 2.0, timeout=5000)

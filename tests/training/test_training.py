@@ -52,12 +52,15 @@ def test_prepare_labels_every_piece(trained: Path) -> None:
     assert all(len(p.tokens) > 0 and p.n_notes >= 8 for p in pieces)
 
 
-def test_training_resumes_from_its_checkpoint(trained: Path, tmp_path: Path) -> None:
+def test_training_resumes_from_its_checkpoint(
+    trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = tmp_path / "run"
     shutil.copytree(trained / "run", run)
     assert "valid NLL" in (run / "train.log").read_text()
     train = ["train", "--cache", str(trained / "corpus.npz"), "--run", str(run), "--steps", "35"]
     assert training_main(train + SMALL_NET) == 0
+    assert "training: 35/35 steps (100%) in" in capsys.readouterr().err, "progress counts from the resumed step"
     log = (run / "train.log").read_text()
     assert "resumed from" in log and "at step 30" in log
     assert "step 35 valid NLL" in log
@@ -90,7 +93,7 @@ def test_exported_model_continues_a_phrase(trained: Path) -> None:
     assert not encoder.sounding
 
 
-def test_evaluation_reports_every_measure(trained: Path) -> None:
+def test_evaluation_reports_every_measure(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
     out = trained / "eval.json"
@@ -111,6 +114,8 @@ def test_evaluation_reports_every_measure(trained: Path) -> None:
         )
         == 0
     )
+    shown = capsys.readouterr().err
+    assert "Markov baselines: 14/14 candidates (100%) in" in shown and "style control: 4/4 prompts" in shown, shown
     report = json.loads(out.read_text())
     nll = report["nll_per_note"]
     assert nll["unigram"] > nll["markov"] > 0 and nll["model"] > 0

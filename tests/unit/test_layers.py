@@ -18,6 +18,7 @@ RANK = {
     "errors": 0,
     "midi_bytes": 0,
     "percentiles": 1,
+    "console": 0,  # help text, progress, quiet stderr: what every command shares at the terminal
     "music": 1,
     "midi": 1,
     "timing": 1,
