@@ -16,6 +16,7 @@ from pathlib import Path
 from cocomposer.errors import CocomposerError
 
 RATE, PERIOD = 48000, 64
+CLIENT_TIMEOUT_MS = 5000
 _LATE = ("ProcessGraphAsyncMaster: Process error", "JackTimedDriver::Process XRun")  # xrun lines in jackd's log
 
 
@@ -51,7 +52,9 @@ class PrivateJackd:
 
     def start(self, timeout: float = 15.0) -> None:
         """Start jackd and wait until a client can connect; JackStartError (and no process left) if it cannot."""
-        command = [jack_tool("jackd"), "--no-realtime", "-n", self.name, "-d", "dummy"]
+        # A client that misses its deadline by more than the timeout is thrown out of the graph for good, and all it
+        # sends after is lost (jackd's default is 500 ms, which a loaded CI machine can stall past): allow 5 s.
+        command = [jack_tool("jackd"), "--no-realtime", "-t", str(CLIENT_TIMEOUT_MS), "-n", self.name, "-d", "dummy"]
         command += ["-r", str(self.rate), "-p", str(self.period)]
         with self.log.open("wb") as out:
             self._proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=self.env)
