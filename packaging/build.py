@@ -53,10 +53,27 @@ def _done(started: float) -> None:
     print(f"      done in {time.perf_counter() - started:.1f} s", flush=True)
 
 
+def _lines(path: Path) -> int:
+    try:
+        return path.read_bytes().count(b"\n")
+    except OSError:
+        return 0
+
+
 def _run(command: list[str], log: Path) -> None:
-    """Run a build tool with its output in ``log``; on failure, show the log's end and stop."""
-    with log.open("w") as out:
-        code = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT).returncode
+    """Run a build tool with its output in ``log``, with progress counted in the lines it has written (the total,
+    and so the estimate of the time left, is the previous build's count, where there was one); on failure, show the
+    log's end and stop."""
+    from cocomposer.console.progress import Progress
+
+    expected = _lines(log) or None
+    with log.open("w") as out, Progress(expected, command[2], "log lines") as progress:
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        while (code := proc.poll()) is None:
+            time.sleep(0.5)
+            written = _lines(log)
+            if written > progress.done:
+                progress.advance(written - progress.done)
     if code != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
         raise SystemExit(f"build.py: {command[2]} failed (exit {code}); the end of {log}:\n{tail}")
