@@ -12,6 +12,7 @@ recorded token), so the only difference left is the model.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -94,8 +95,10 @@ def run_events(
     seed: int = 0,
     now_ns: Callable[[], int] = time.perf_counter_ns,
     progress: Progress | None = None,
+    after_event: Callable[[], None] | None = None,
 ) -> tuple[StepResult, EventScript]:
     """Run ``n_events`` events on ``stepper`` from a fresh state; replay ``script`` if given, else play ``messages``.
+    ``after_event()`` runs after each event, outside its timed span (see :func:`measure_onnx_pair`).
 
     With ``controls.mimic`` above 0 the player model learns every player message and leans every sample, as the
     live generator does (its cost is inside each event's time). Returns the timings and the script of what happened
@@ -163,6 +166,8 @@ def run_events(
         tokens_per_event.append(len(fed) + len(sampled))
         if progress is not None:  # outside the timed span
             progress.advance()
+        if after_event is not None:
+            after_event()
         if script is None:
             recorded.inputs.append((kind, pitch, beat))
             recorded.sampled.append(sampled)
@@ -262,6 +267,63 @@ def measure_onnx(
     result.name = "onnxruntime"
     result.about = f"onnxruntime, 1 thread, {model.info.path.name}, mimic {mimic:g}"
     return result, script
+
+
+def measure_onnx_pair(
+    path: Path | None,
+    phrase: Sequence[codec.Note],
+    n_events: int,
+    mimics: tuple[float, float],
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> tuple[StepResult, StepResult]:
+    """Two sessions of ``n_events`` events, one per ``mimics`` value (each its own copy of the model), timed in
+    lockstep: event i of the first, then event i of the second, and so on. A ratio of the two then compares them
+    under the same machine load, which two sessions run one after the other do not (on a shared machine the load
+    moves within a minute, and moved a sequential mimic/mimic-0 ratio between 1.37x and 1.77x p99)."""
+    models = [OnnxModel.load(path), OnnxModel.load(path)]
+    for model, mimic in zip(models, mimics, strict=True):  # warm-ups, one after the other
+        run_events(OnnxStepper(model), min(WARMUP_EVENTS, n_events), messages=player_messages(phrase),
+                   seed=seed + 1, controls=Controls(mimic=mimic))  # fmt: skip
+    turns, finished = [threading.Semaphore(1), threading.Semaphore(0)], [False, False]
+    results: list[StepResult | None] = [None, None]
+    errors: list[BaseException] = []
+
+    def hand_over(i: int) -> None:
+        if not finished[1 - i]:
+            turns[1 - i].release()
+            turns[i].acquire()
+
+    def session(i: int) -> None:
+        turns[i].acquire()
+        try:
+            results[i], _ = run_events(
+                OnnxStepper(models[i]),
+                n_events,
+                messages=player_messages(phrase),
+                seed=seed,
+                controls=Controls(mimic=mimics[i]),
+                progress=progress if i == 0 else None,
+                after_event=lambda: hand_over(i),
+            )
+        except BaseException as err:  # reported below, after the other session is let go
+            errors.append(err)
+        finally:
+            finished[i] = True
+            turns[1 - i].release()
+
+    threads = [threading.Thread(target=session, args=(i,), name=f"bench-session-{i}") for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    done = [r for r in results if r is not None]
+    for result, model, mimic in zip(done, models, mimics, strict=True):
+        result.name = "onnxruntime"
+        result.about = f"onnxruntime, 1 thread, {model.info.path.name}, mimic {mimic:g}, in lockstep"
+    return done[0], done[1]
 
 
 def replay(

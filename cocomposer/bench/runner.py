@@ -124,14 +124,16 @@ def bench_step(model, config: BenchConfig, phrase, checkpoint: Path | None) -> d
             "capped_events": onnx.capped,
         }
     }
-    _log(f"model step: onnxruntime with mimic {DEFAULT_MIMIC:g}, {config.steps:,} events")
-    with Progress(config.steps, f"model step: mimic {DEFAULT_MIMIC:g}", "events") as progress:
-        mimic, _ = bench_model.measure_onnx(model, phrase, config.steps, mimic=DEFAULT_MIMIC, progress=progress)
-    plain, with_mimic = Summary.of(ms[: config.steps]), Summary.of([s * 1e3 for s in mimic.seconds])
+    _log(f"model step: mimic 0 and mimic {DEFAULT_MIMIC:g} in lockstep, {config.steps:,} events each")
+    with Progress(config.steps, f"model step: mimic 0 / {DEFAULT_MIMIC:g} in lockstep", "events") as progress:
+        zero, mimic = bench_model.measure_onnx_pair(
+            model.info.path, phrase, config.steps, (0.0, DEFAULT_MIMIC), progress=progress
+        )
+    plain, with_mimic = Summary.of([s * 1e3 for s in zero.seconds]), Summary.of([s * 1e3 for s in mimic.seconds])
     out["onnxruntime_mimic"] = {
         "about": mimic.about,
         "per_event_ms": with_mimic.to_dict(),
-        "mimic_0_same_session_ms": plain.to_dict(),
+        "mimic_0_same_session_ms": plain.to_dict(),  # its lockstep partner, not the long session above
         "ratio_median": ratio(with_mimic.median, plain.median),
         "ratio_p99": ratio(with_mimic.p99, plain.p99),
         "tokens_per_event_mean": sum(mimic.tokens) / len(mimic.tokens),
@@ -231,7 +233,7 @@ def step_rows(step: dict, config: BenchConfig) -> list[Row]:
         m = step["onnxruntime_mimic"]
         rows += [
             Row(f"with the player model ({m['about']}): median / p99 / max", fmt_summary(m["per_event_ms"])),
-            Row("  mimic / mimic 0 in the same run: median, p99 (target p99 <= 1.5x)",
+            Row("  mimic / mimic 0, timed in lockstep: median, p99 (target p99 <= 1.5x)",
                 f"{fmt(m['ratio_median'])}x, {fmt(m['ratio_p99'])}x", "<= 1.5x",
                 "pass" if m["ratio_p99"] <= 1.5 else "MISS"),
         ]  # fmt: skip

@@ -264,13 +264,18 @@ class MimicContext:
         probs = self.model.distribution(self.cursor.keys())
         out: np.ndarray | None = None
         if probs:
+            # absolute(), inlined, into one dict of token -> probability: this runs for every sampled token.
+            last_on = self.cursor.last_on
+            by_token: dict[int, float] = {}
+            for (kind, value), p in probs.items():
+                if kind == "s":
+                    by_token[codec.SHIFT_BASE + value - 1] = p
+                elif last_on is not None and 0 <= last_on + value < codec.N_PITCHES:
+                    by_token[(codec.ON_BASE if kind == "n" else codec.OFF_BASE) + last_on + value] = p
             out = np.full(codec.VOCAB_SIZE, _LOG_FLOOR)
-            tokens, values = [], []
-            for rel, p in probs.items():
-                token = absolute(rel, self.cursor.last_on)
-                if token is not None:
-                    tokens.append(token)
-                    values.append(p)
-            out[tokens] = np.log(np.asarray(values) + FLOOR)
+            if by_token:
+                n = len(by_token)
+                tokens = np.fromiter(by_token.keys(), np.int64, n)
+                out[tokens] = np.log(np.fromiter(by_token.values(), np.float64, n) + FLOOR)
         self._cache = (key, out)
         return out
