@@ -141,7 +141,7 @@ class EngineHost:
         """Reconnect a named port that came back, fall back from one that left; True when the engine was rebuilt."""
         need = False
         error = self.engine.status().scheduler_error if self.engine is not None else None
-        if error is not None and error != self._seen_scheduler_error:
+        if error is not None and error != self._seen_scheduler_error:  # each engine reports its own (see _open)
             self._seen_scheduler_error = error
             self.faults["output"] = f"the output stopped sending ({error}); reopening the ports"
             need = True
@@ -222,6 +222,7 @@ class EngineHost:
             )
         self._recording = config.record
         stack = ExitStack()
+        self._seen_scheduler_error = None  # a new engine: the same error from it is news again
         try:
             engine = build_engine(config, settings, stack)
             engine.preferences = self.preferences  # the engine adds its bias() to every answer's logits

@@ -2,7 +2,7 @@
 
 Every control sends ``engine.command(Set(name, value))``. MIDI learn and presets send a whole new `Settings`,
 computed on the engine thread (``engine.command(Update(change))``) from the settings it has then, so a control moved
-just before is kept. What comes back from the engine (hooks, through :class:`EngineBridge`) is shown without
+just before is kept. What comes back from the engine (events, through :class:`EngineBridge`) is shown without
 echoing back. Ports, sync source and model go through :class:`EngineHost`, which rebuilds the engine.
 """
 

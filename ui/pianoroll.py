@@ -1,8 +1,8 @@
 """A live piano roll: the last bars of the player's notes and the AI's, and the AI's next notes before they sound.
 
-:class:`RollModel` (Qt-free) keeps the notes in beats as the hooks report them. :class:`PianoRoll` paints a window
-that scrolls with the clock: the present is a vertical line, the past on its left, the coming bar on its right,
-where the notes the scheduler holds (``scheduler.pending()``) are drawn as outlines until they sound.
+:class:`RollModel` (Qt-free) keeps the notes in beats as the engine's events report them. :class:`PianoRoll` paints
+a window that scrolls with the clock: the present is a vertical line, the past on its left, the coming bar on its
+right, where the notes the scheduler holds (``engine.scheduled()``) are drawn as outlines until they sound.
 """
 
 from __future__ import annotations

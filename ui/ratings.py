@@ -1,6 +1,6 @@
 """Like / dislike: what the last answer was, and a JSONL log of every rating for future fine-tuning.
 
-:class:`AnswerTracker` follows the notes that actually sounded (the engine's note_out and note_in hooks), so a rating
+:class:`AnswerTracker` follows the notes that actually sounded (the engine's NoteOut and NoteIn events), so a rating
 is about what the player heard. :class:`RatingLog` appends one JSON object per line; a write that fails (a full
 disk, a read-only folder) raises :class:`RatingsWriteError`, which the panel shows without stopping anything.
 """
@@ -39,7 +39,7 @@ class HeardNote:
 
 
 class AnswerTracker:
-    """The notes of the last answer (AI) and the player's notes before it, from hook data, in beats."""
+    """The notes of the last answer (AI) and the player's notes before it, from the engine's events, in beats."""
 
     def __init__(self, limit: int = 256, ratings: int = 0) -> None:
         self._open: dict[tuple[str, int, int], tuple[float, int]] = {}

@@ -312,7 +312,7 @@ def measure_onnx_pair(
             finished[i] = True
             turns[1 - i].release()
 
-    threads = [threading.Thread(target=session, args=(i,), name=f"bench-session-{i}") for i in (0, 1)]
+    threads = [threading.Thread(target=session, args=(i,), name=f"bench-session-{i}", daemon=True) for i in (0, 1)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -33,20 +33,28 @@ class CallMemory:
         self._notes: deque[codec.Note] = deque(maxlen=MEMORY_NOTES)
         self.histogram = np.zeros(12)
         self.velocity = 80.0
-        self._keys: dict[str | None, Key | None] = {}  # per mode, since the last note: the key is kept, not refound
+        # The key per mode, with the count of notes it was found from: kept until the next note, and a key found
+        # on another thread (status()) from an older histogram is never taken for a newer one.
+        self._keys: dict[str | None, tuple[int, Key | None]] = {}
+        self._notes_heard = 0
 
     def note_on(self, pitch: int, beat: float, velocity: int = 80) -> None:
         self._open[pitch] = beat
         self.velocity = 0.8 * self.velocity + 0.2 * velocity
         self.histogram *= 0.97
         self.histogram[pitch % 12] += 1.0
-        self._keys.clear()
+        self._notes_heard += 1
 
     def key(self, mode: str | None = None) -> Key | None:
         """The key the player is in (of ``mode``, "major" or "minor", when given); None before three notes."""
-        if mode not in self._keys:
-            self._keys[mode] = find_key(self.histogram, mode) if self.histogram.sum() >= 3 else None
-        return self._keys[mode]
+        heard = self._notes_heard
+        cached = self._keys.get(mode)
+        if cached is not None and cached[0] == heard:
+            return cached[1]
+        histogram = self.histogram.copy()
+        key = find_key(histogram, mode) if histogram.sum() >= 3 else None
+        self._keys[mode] = (heard, key)
+        return key
 
     def velocity_at(self, beat: float, settings: Settings) -> int:
         """The velocity of an answer note at ``beat``: fixed, or the player's, a little accented on the bar line."""

@@ -7,7 +7,6 @@ logged and counted, and the others still get the event.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import queue
 import threading
@@ -16,6 +15,12 @@ from collections.abc import Callable
 from cocomposer.engine.events import Event
 
 log = logging.getLogger(__name__)
+
+
+class _Marker(threading.Event):
+    """Put on the queue by :meth:`Notifier.flush`; set when the notifier reaches it."""
+
+
 Handler = Callable[[Event], None]
 
 
@@ -26,10 +31,7 @@ class Notifier:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.errors = 0
-        self._numbers = itertools.count(1)  # next() is atomic: publish runs on several threads, without a lock
-        self.published = 0
         self.delivered = 0
-        self._delivered = threading.Condition()
 
     def subscribe(self, handler: Handler, *types: type) -> Callable[[], None]:
         """Call ``handler(event)`` for every event of one of ``types`` (every event when none are given); returns
@@ -46,7 +48,6 @@ class Notifier:
 
     def publish(self, event: Event) -> None:
         """Queue ``event``; never blocks."""
-        self.published = next(self._numbers)
         self._queue.put(event)
 
     def start(self) -> None:
@@ -55,13 +56,14 @@ class Notifier:
             self._thread.start()
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every event published so far has reached its subscribers; False on timeout."""
-        target = self.published
+        """Wait until every event published so far has reached its subscribers; False on timeout. (A marker goes
+        through the queue behind them: the queue is first in, first out, whichever thread published.)"""
         if self._thread is None:
             self._deliver_queued()
             return True
-        with self._delivered:
-            return self._delivered.wait_for(lambda: self.delivered >= target, timeout)
+        marker = _Marker()
+        self._queue.put(marker)
+        return marker.wait(timeout)
 
     def stop(self, timeout: float = 2.0) -> None:
         """Deliver what is queued, then end the thread."""
@@ -70,11 +72,15 @@ class Notifier:
             return
         self._queue.put(None)
         self._thread.join(timeout)
-        self._thread = None
+        if not self._thread.is_alive():  # else a subscriber hangs: the thread keeps the queue, nobody else drains it
+            self._thread = None
 
     def _run(self) -> None:
         while (event := self._queue.get()) is not None:
-            self._deliver(event)
+            if isinstance(event, _Marker):
+                event.set()
+            else:
+                self._deliver(event)
 
     def _deliver_queued(self) -> None:
         while True:
@@ -82,7 +88,9 @@ class Notifier:
                 event = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if event is not None:
+            if isinstance(event, _Marker):
+                event.set()
+            elif event is not None:
                 self._deliver(event)
 
     def _deliver(self, event: Event) -> None:
@@ -94,6 +102,4 @@ class Notifier:
             except Exception:
                 self.errors += 1
                 log.exception("an engine event subscriber failed on %s", type(event).__name__)
-        with self._delivered:
-            self.delivered += 1
-            self._delivered.notify_all()
+        self.delivered += 1

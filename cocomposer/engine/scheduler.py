@@ -81,12 +81,14 @@ class Scheduler:
     (note-offs are always sent). A scheduled note open longer than ``max_note_seconds`` is closed (watchdog).
     ``hooks(kind, note, message, t)`` is called after each send, outside the lock, with kind "note_on", "note_off",
     "message" (a control or pass-through message) or "late" (a dropped note-on, not sent); its errors are logged and
-    counted in ``hook_errors``, never raised.
+    counted in ``hook_errors``, never raised. A send the output refuses is counted in ``send_errors`` and the first
+    such error kept in ``error``; it is never raised on the thread that happened to send it.
 
     Nothing is sent under the lock that guards the heap and the open notes (which the engine and generator threads
-    wait on to schedule, cancel or panic): what to send is decided under it and queued on an outbox in that order,
-    and the thread that queued it sends the outbox after letting go, under a second lock that only senders take, so
-    messages leave in the order they were decided (a note-off never overtakes its note-on).
+    wait on to schedule, cancel or panic): what to send is decided under it and queued on an outbox in that order;
+    after letting go, a thread that queued something drains the outbox (all of it, whoever queued it) under a second
+    lock that only senders take, so messages leave, and their hooks fire, in the order they were decided (a note-off
+    never overtakes its note-on).
     """
 
     def __init__(
@@ -114,7 +116,7 @@ class Scheduler:
         self.output_offset, self.max_note_seconds, self.late_tolerance = output_offset, max_note_seconds, late_tolerance
         self._max_wait = max_wait
         self._cond = threading.Condition()
-        self._outbox: deque[tuple[int, ...]] = deque()  # decided under _cond, sent under _sending, in order
+        self._outbox: deque[tuple] = deque()  # (kind, note, message, t): decided under _cond, sent under _sending
         self._sending = threading.Lock()
         self._heap: list[_Entry] = []
         self._seq = itertools.count()
@@ -126,6 +128,7 @@ class Scheduler:
         self.late_dropped = 0
         self.watchdog_closed = 0
         self.hook_errors = 0
+        self.send_errors = 0  # messages the output refused (the first error is kept in ``error``)
         self.lateness: deque[float] = deque(maxlen=lateness_size)  # actual - due seconds of sent note-ons
         self.error: Exception | None = None
 
@@ -170,17 +173,17 @@ class Scheduler:
             with self._cond:
                 if self._stopping:
                     return
-                now = self._clock.now()
-                calls = self._process_due(now)
-                if not calls:
-                    self._clock.wait_until(self._cond, min(self._next_due(), now + self._max_wait))
-            try:
+                try:
+                    now = self._clock.now()
+                    calls = self._process_due(now)
+                    if not calls:
+                        self._clock.wait_until(self._cond, min(self._next_due(), now + self._max_wait))
+                except Exception as err:
+                    log.exception("the scheduler failed; it stops (notes it opened stay tracked)")
+                    self.error = err
+                    return
+            if calls:
                 self._flush()
-            except Exception as err:
-                log.exception("the scheduler could not send; it stops (notes it opened stay tracked)")
-                self.error = err
-                return
-            self._fire(calls)
 
     # -- commands ----------------------------------------------------------------------------------------------
 
@@ -210,7 +213,6 @@ class Scheduler:
                 self._push(note)
             self._cond.notify_all()
         self._flush()
-        self._fire(calls)
 
     def cancel(self, tag: str) -> None:
         """Drop every pending event of ``tag`` and send note-offs now for its sounding notes."""
@@ -229,13 +231,13 @@ class Scheduler:
                 self._send((CONTROL_CHANGE | channel, SUSTAIN, 0), "message", None, now, calls)
             self._cond.notify_all()
         self._flush()
-        self._fire(calls)
 
     def send_now(self, message: Sequence[int]) -> bool:
         """Send a pass-through message now; note-ons and note-offs are tracked so panic covers them.
 
         A note-on for a sounding key closes it first; a note-off is sent only if a pass-through note-on opened the
-        key (it is not sent for a key a scheduled note holds, or that nobody opened). Returns whether it was sent.
+        key (it is not sent for a key a scheduled note holds, or that nobody opened). Returns whether it was handed to
+        the output (a send the output refuses is counted in ``send_errors``).
         """
         msg = tuple(message)
         if not all(isinstance(b, int) for b in msg) or not well_formed(msg):
@@ -260,17 +262,15 @@ class Scheduler:
             else:
                 self._send(msg, "message", None, now, calls)
         self._flush()
-        self._fire(calls)
         return True
 
     def run_due(self, now: float | None = None) -> int:
         """Send everything due at ``now`` (default: the clock's now) and run the watchdog. Returns messages sent."""
         with self._cond:
             sent_before = self.sent
-            calls = self._process_due(self._clock.now() if now is None else now)
+            self._process_due(self._clock.now() if now is None else now)
             sent = self.sent - sent_before
         self._flush()
-        self._fire(calls)
         return sent
 
     # -- queries -----------------------------------------------------------------------------------------------
@@ -328,7 +328,9 @@ class Scheduler:
         message = (NOTE_ON | note.channel, note.pitch, note.velocity)
         if now - due > self.late_tolerance:
             self.late_dropped += 1
-            calls.append(("late", note, message, now))
+            call = ("late", note, message, now)
+            calls.append(call)
+            self._outbox.append(call)  # not sent; its hook fires in order with the sends around it
             return
         current = self._open.get(note.key)
         if current is not None:
@@ -362,39 +364,39 @@ class Scheduler:
 
     def _send(self, message: tuple[int, ...], kind: str, note: ScheduledNote | None, now: float, calls: list) -> None:
         """Decide to send ``message`` (under ``_cond``): it joins the outbox, which :meth:`_flush` sends."""
-        self._outbox.append(message)
+        call = (kind, note, message, now)
+        self._outbox.append(call)
         self.sent += 1
         if message[0] < 0xF0:
             self._channels.add(message[0] & 0x0F)
-        calls.append((kind, note, message, now))
+        calls.append(call)
 
     def _flush(self) -> None:
-        """Send the outbox in order, outside ``_cond``. Whoever holds ``_sending`` drains it all, so a message
-        queued by another thread meanwhile leaves after the ones decided before it. Every message is tried; the
-        first send error is raised after."""
-        error: Exception | None = None
+        """Send the outbox in order, outside ``_cond``, and fire each message's hook right after it, so hooks see
+        what went out in the order it went out. Whoever holds ``_sending`` drains it all: a message queued by another
+        thread meanwhile leaves after the ones decided before it. A send that fails is logged (the first one) and
+        kept in ``error`` for whoever watches the output (the engine reports it, the panel reopens the ports); the
+        other messages are still tried, and no thread is handed an error of another thread's message."""
         with self._sending:
             while True:
                 try:
-                    message = self._outbox.popleft()
+                    kind, note, message, t = self._outbox.popleft()
                 except IndexError:
-                    break
-                try:
-                    self._out.send(message)
-                except Exception as err:
-                    error = error or err
-        if error is not None:
-            raise error
-
-    def _fire(self, calls: list[tuple[str, ScheduledNote | None, tuple[int, ...], float]]) -> None:
-        if self._hooks is None:
-            return
-        for kind, note, message, t in calls:
-            try:
-                self._hooks(kind, note, message, t)
-            except Exception:
-                self.hook_errors += 1
-                log.exception("scheduler hook failed on %s %s", kind, message)
+                    return
+                if kind != "late":
+                    try:
+                        self._out.send(message)
+                    except Exception as err:
+                        self.send_errors += 1
+                        if self.error is None:
+                            log.exception("the output refused %s; the scheduler goes on", message)
+                            self.error = err
+                if self._hooks is not None:
+                    try:
+                        self._hooks(kind, note, message, t)
+                    except Exception:
+                        self.hook_errors += 1
+                        log.exception("scheduler hook failed on %s %s", kind, message)
 
 
 def _checked(notes: Iterable[ScheduledNote]) -> list[ScheduledNote]:

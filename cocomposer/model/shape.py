@@ -195,8 +195,9 @@ class Groove:
     """Leans an answer's time toward the sixteenth e and a (ticks 3 and 9 of a beat, counted from a bar line at
     ``bar_origin``) when the call is syncopated; else does nothing. Within the time shifts, those that land on e or
     a gain ``gain`` times the call's syncopation in log-odds, and all shifts together keep the probability the
-    network gave them: the groove moves when notes happen, never how many (a plain lift on shifts starves a sparse
-    call's answer of notes). The network still chooses what lands there: a note-on, a note-off or a further shift."""
+    network gave them (exactly at temperature 1 before other leans and top-p; near it otherwise): the groove moves
+    when notes happen, not how many (a plain lift on shifts starves a sparse call's answer of notes). The network
+    still chooses what lands there: a note-on, a note-off or a further shift."""
 
     def __init__(self, syncopation: float, bar_origin: int = 0, gain: float = SYNCOPATION_GAIN) -> None:
         self.strength = gain * syncopation if syncopation >= SYNCOPATED_CALL else 0.0

@@ -196,7 +196,8 @@ def test_step_section_reports_every_model(tmp_path, capsys: pytest.CaptureFixtur
     args = argparse.Namespace(full=False, output=tmp_path / "bench.json", model=None, steps=30, only="step")
     assert bench.run_bench(args) == 0
     shown = capsys.readouterr().err
-    assert "model step: mimic 0.5: 30/30 events (100%) in" in shown, "progress on stderr, plain lines off a terminal"
+    lockstep = "model step: mimic 0 / 0.5 in lockstep: 30/30 events (100%) in"
+    assert lockstep in shown, "progress on stderr, plain lines off a terminal"
     report = json.loads((tmp_path / "bench.json").read_text())
     assert report["step"]["onnxruntime"]["per_event_ms"]["n"] == 30
     assert {"pytorch", "markov"} <= set(report["step"])

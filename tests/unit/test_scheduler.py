@@ -414,3 +414,25 @@ def test_a_slow_send_never_holds_the_lock_others_wait_on_and_order_is_kept() -> 
     panic.join(5)
     assert out.only()[:2] == [(ON, 60, 90), (OFF, 60, 0)], "the note-off never overtakes its note-on"
     assert scheduler.open_notes() == set()
+
+
+def test_a_refused_send_is_recorded_not_raised_and_the_rest_still_plays() -> None:
+    fake = FakeClock()
+    clock = InternalClock(120.0, now=fake)
+
+    class Refusing(FakeOut):
+        def send(self, message) -> None:
+            if tuple(message) == (CC, 7, 100):
+                raise OSError("the port refused it")
+            super().send(message)
+
+    out = Refusing(fake)
+    seen: list[str] = []
+    scheduler = Scheduler(out, clock, hooks=lambda kind, note, message, t: seen.append(kind))
+    scheduler.schedule([note(0.0, 1.0, 60), note(1.0, 2.0, 62)])
+    run_until(fake, scheduler, 0.1)
+    assert scheduler.send_now((CC, 7, 100)) is True  # handed over; whoever drains it does not get the error
+    run_until(fake, scheduler, 5.0)
+    assert isinstance(scheduler.error, OSError) and scheduler.send_errors == 1
+    assert out.only() == [(ON, 60, 100), (OFF, 60, 0), (ON, 62, 100), (OFF, 62, 0)], "the notes after it still play"
+    assert seen == ["note_on", "message", "note_off", "note_on", "note_off"], "hooks fire in the order sent"
