@@ -174,7 +174,8 @@ class Engine:
 
     def settle(self, timeout: float = 10.0) -> bool:
         """Wait until the engine thread, then the generator, have handled everything queued so far, and their
-        events have reached the subscribers; False on timeout."""
+        events have reached the subscribers; False on timeout. (MIDI: the engine turns to commands every 32 messages
+        of a flood, so with more than that waiting, the last ones may still be handled after.)"""
         barrier = cmd.Sync()
         self.command(barrier)
         return barrier.wait(timeout) and self.notifier.flush(timeout)

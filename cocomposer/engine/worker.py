@@ -197,6 +197,8 @@ class Generator:
     def _cut_at(self, tick: int, hear: Callable[[], list[int]] | None = None) -> None:
         """Bring the model's timeline to ``tick`` within the outstanding plans: keep what sounded before it, hear
         the tokens ``hear()`` makes there (the player's), then the rest of the plans again if they still play."""
+        if self.plans:  # a swung answer: where the player heard it, on the model's straight timeline
+            tick = unswung_tick(tick, max(p.swing for p in self.plans))
         while self.plans and self.plans[0].end_tick <= tick:
             self.plans.pop(0)  # sounded in full: the model heard it as it was
         if not self.plans:
@@ -204,7 +206,6 @@ class Generator:
                 self._step_all(hear())
             return
         plans, self.plans = self.plans, []
-        tick = unswung_tick(tick, max(p.swing for p in plans))  # what had sounded of a swung answer
         plays_on = self.wanted is not None and all(self.wanted(p.tag, p.request_id) for p in plans)
         self.model.restore(plans[0].model_before)
         self.encoder = copy.deepcopy(plans[0].encoder_before)
