@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import wave
 from pathlib import Path
 
@@ -118,6 +119,8 @@ def test_provenance_of_a_file_without_a_record_is_a_clear_error() -> None:
 
 
 def _soundfont_or_skip() -> None:
+    """Skip with the reason where FluidSynth or a SoundFont is missing; on CI (COCOMPOSER_REQUIRE_SOUNDFONT=1,
+    set by scripts/test, which installs both) that is a failure instead."""
     from cocomposer.app import render
     from cocomposer.errors import ConfigError
 
@@ -125,6 +128,8 @@ def _soundfont_or_skip() -> None:
         render.find_soundfont()
         render._synth_module()
     except ConfigError as err:
+        if os.environ.get("COCOMPOSER_REQUIRE_SOUNDFONT") == "1":
+            pytest.fail(f"CI needs SoundFont rendering: {err}")
         pytest.skip(f"no SoundFont rendering here: {err}")
 
 
