@@ -1,4 +1,4 @@
-"""Whole pieces from the shipped model: the form's sections, repeats that really repeat, the close, the seed."""
+"""Whole pieces (model/compose.py) from the shipped model: the form's sections, repeats that repeat, the close."""
 
 from __future__ import annotations
 
