@@ -22,6 +22,7 @@ from cocomposer_panel.pianoroll import AI, PLAYER, RollModel
 from cocomposer_panel.presets import load_preset, save_preset
 from cocomposer_panel.ratings import AnswerTracker, HeardNote, Rater, RatingLog, heard_since
 from cocomposer_panel.readout import latency_figures, latency_text
+from cocomposer_panel.takes import Take, TakesBox, make_takes, play_command
 from cocomposer_panel.window import PanelWindow
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
@@ -53,6 +54,9 @@ class Panel(PanelWindow):
         self.bridge = EngineBridge(self)
         self.learning = learn.MidiLearn()
         self.rater = Rater(self.host.preferences, RatingLog(ratings_path))
+        self.takes_dir = Path(ratings_path).parent / "takes"
+        self.takes = TakesBox(self._takes_job, self.play_take)
+        self.messages_slot.addWidget(self.takes)
         self.phrase: PhrasePlayer | None = None
         self._connect()
         self._autosave_timer = QTimer(self, singleShot=True, interval=400, timeout=self.autosave)
@@ -105,7 +109,7 @@ class Panel(PanelWindow):
         self.load_button.clicked.connect(self._load_preset_dialog)
         keys = {
             "Escape": self.panic, "Space": self.trigger, "L": lambda: self.rate(True), "D": lambda: self.rate(False),
-            "M": self._next_mode, "P": self.play_demo, "F11": self._toggle_full_screen,
+            "T": self.takes.request, "M": self._next_mode, "P": self.play_demo, "F11": self._toggle_full_screen,
             "[": lambda: self._nudge("temperature", -0.1), "]": lambda: self._nudge("temperature", 0.1),
             "-": lambda: self._scale("density", 1 / 1.25), "=": lambda: self._scale("density", 1.25),
         }  # fmt: skip
@@ -309,6 +313,19 @@ class Panel(PanelWindow):
     def _update_preferences(self) -> None:
         """What the ratings ask of the model, and what the answers heard since then really did."""
         self.preferences_label.setText(f"{self.host.preferences.summary()}\n{heard_since(self.rater.tracker)}")
+
+    # -- takes ---------------------------------------------------------------------------------------------------------
+    def _takes_job(self):
+        """What the takes need, read now on the Qt thread; the job samples them on the takes thread."""
+        answer = self.rater.tracker.last_answer()
+        call = self.rater.tracker.call_before(answer[0].start) if answer else []
+        settings, model = self.settings, self.host.config.model
+        return lambda: make_takes(call, answer, settings, model, self.takes_dir)
+
+    def play_take(self, take: Take) -> None:
+        """Play a take through the engine from the next beat (panic stops it, like any answer)."""
+        if self.engine is not None:
+            self.engine.command(play_command(take))
 
     # -- ports, sync, model ----------------------------------------------------------------------------------------
     def refresh_ports(self) -> None:

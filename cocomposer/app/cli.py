@@ -9,6 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from cocomposer import __version__
+from cocomposer.app.cli_compose import add_compose_parser, add_provenance_parser, add_take_flags
 from cocomposer.app.frozen import check_command
 from cocomposer.console.helptext import CommandParser, HelpFormatter
 from cocomposer.engine.settings import CC_TARGETS, MODES, QUANTIZE, Settings, parse_cc_bindings
@@ -212,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same file)")
     add_model_flag(p)
+    add_take_flags(p)
+
+    add_compose_parser(sub)
+    add_provenance_parser(sub)
 
     p = command(
         "eval", "evaluate the model on the test split (needs the train extra); --musical: the musical benchmark"
@@ -283,6 +288,14 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return run_demo(args, settings_from_args(args))
     if command == "continue":
         return _continue(args)
+    if command == "compose":
+        from cocomposer.app.compose import run_compose
+
+        return run_compose(args)
+    if command == "provenance":
+        from cocomposer.app.keep import run_provenance
+
+        return run_provenance(args)
     if command == "eval" and "--musical" in args.args:
         from cocomposer.bench.musicality import main as musical_main
 
@@ -306,7 +319,6 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _continue(args: argparse.Namespace) -> int:
-    from cocomposer.app.offline import continue_file
     from cocomposer.model.continuation import Conversation
     from cocomposer.model.sampling import Controls
     from cocomposer.music.keys import parse_key
@@ -317,27 +329,9 @@ def _continue(args: argparse.Namespace) -> int:
     settings = Settings(style=args.style, mood=args.mood, cadence=args.cadence)  # clear errors for bad values
     bars = None if args.bars == "auto" else settings.with_value("bars", args.bars).bars
     conversation = Conversation(follow_call=args.register == "call", cadence=args.cadence)
-    result = continue_file(
-        args.input,
-        args.output,
-        bars,
-        args.style,
-        args.mood,
-        controls,
-        args.seed,
-        args.model,
-        key_lock=args.key,
-        quantize=args.quantize,
-        conversation=conversation,
-    )
-    notes = result.continuation.notes
-    span = result.continuation.end_tick - result.continuation.start_tick
-    bars_done = span / result.meter.bar_ticks
-    print(
-        f"continued {len(result.prompt)} notes with {len(notes)} notes over {bars_done:g} bars of {result.meter} "
-        f"(style {result.style}, mood {result.mood}) -> {args.output}"
-    )
-    return 0
+    from cocomposer.app.keep import continue_takes
+
+    return continue_takes(args, bars, controls, conversation)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,17 @@ bar lines where the file has them (from its start).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from cocomposer.app.takes import now_iso
 from cocomposer.model.continuation import Continuation, Conversation, continue_notes
+from cocomposer.model.facts import base_record
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.model.sampling import Controls
-from cocomposer.music import codec
-from cocomposer.music.midifile import read_phrase, write_tracks
+from cocomposer.music import codec, provenance
+from cocomposer.music.midifile import read_phrase
 
 CONTINUATION_TRACK = "cocomposer continuation"
 PROMPT_TRACK = "prompt"
@@ -49,11 +52,13 @@ def continue_file(
     :class:`cocomposer.model.continuation.Conversation`)."""
     phrase = read_phrase(source)
     model = OnnxModel.load(model_path)
+    controls = controls or Controls()
+    conversation = conversation or Conversation()
     answer, resolved = continue_notes(
         model,
         phrase.notes,
         bars,
-        controls or Controls(),
+        controls,
         style,
         mood,
         seed,
@@ -62,6 +67,20 @@ def continue_file(
         quantize=quantize,
         conversation=conversation,
     )
-    tracks = [(PROMPT_TRACK, phrase.notes, 0), (CONTINUATION_TRACK, answer.notes, 1)]
-    write_tracks(target, tracks, bpm=phrase.bpm, meter=phrase.meter)
+    settings = {
+        "input": source.name, "bars": "auto" if bars is None else bars, "style": style, "mood": mood,
+        "mood_played": resolved, "key": key_lock, "quantize": quantize, "temperature": controls.temperature,
+        "top_p": controls.top_p, "density": controls.density, "mimic": controls.mimic,
+        "cadence": conversation.cadence, "register": "call" if conversation.follow_call else "wide",
+    }  # fmt: skip
+    record = base_record("continue", model_path, seed, settings)
+    tracks = [
+        (PROMPT_TRACK, phrase.notes, 0, provenance.PLAYER),
+        (CONTINUATION_TRACK, answer.notes, 1, provenance.GENERATED),
+    ]
+    bar = phrase.meter.bar_beats
+    first = math.floor(min(n.start for n in phrase.notes) / bar + 1e-9) * bar  # continue_notes counts from here
+    start = first + answer.start_tick / codec.TICKS_PER_BEAT
+    markers = [(start, "cocomposer continues here")]
+    provenance.save(target, tracks, record, phrase.bpm, phrase.meter, now_iso(), markers)
     return OfflineResult(phrase.notes, answer, phrase.bpm, style, resolved, phrase.meter)

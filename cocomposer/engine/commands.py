@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Union
 
+from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.engine.settings import Settings
 from cocomposer.errors import ConfigError
 
@@ -60,6 +61,21 @@ class Forget:
 
 
 @dataclass(frozen=True)
+class PlayNotes:
+    """Play these notes, ``(start, end, pitch, velocity)`` with times in beats from the next whole beat, on the
+    answer channel (a take the panel offers). Scheduled like an answer: panic and stop close them, and a new
+    PlayNotes replaces one still playing."""
+
+    notes: tuple[tuple[float, float, int, int], ...]
+
+    def at(self, beat: float, settings: Settings) -> list[ScheduledNote]:
+        """The notes to schedule when the clock stands at ``beat``: from the next whole beat at least a quarter
+        beat ahead (time to schedule), on the answer channel."""
+        start, channel = int(beat + 1.25), settings.out_channel - 1
+        return [ScheduledNote(start + a, start + b, p, v, channel, "take") for a, b, p, v in self.notes]
+
+
+@dataclass(frozen=True)
 class Sync:
     """``done`` is set once the engine thread, then the generator, have handled everything queued before this
     (a test, or a caller that must see the effect of its commands, waits on it)."""
@@ -70,7 +86,7 @@ class Sync:
         return self.done.wait(timeout)
 
 
-Command = Union[Set, SetMode, ApplySettings, Update, Panic, Trigger, Forget, Sync]  # noqa: UP007
+Command = Union[Set, SetMode, ApplySettings, Update, Panic, Trigger, Forget, PlayNotes, Sync]  # noqa: UP007
 WORDS = "set NAME VALUE | mode NAME | panic | trigger | forget"
 
 

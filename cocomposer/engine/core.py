@@ -342,6 +342,8 @@ class Engine:
             if not isinstance(settings, Settings):
                 raise ConfigError(f"a preset is a whole Settings, got {settings!r}")
             self._set("*", settings)
+        elif isinstance(command, cmd.PlayNotes):
+            self.scheduler.replace("take", command.at(self.beat_at(self.now()), self.settings), close_sounding=True)
         elif isinstance(command, cmd.Sync):
             self.generator.submit(lambda worker: command.done.set())  # runs after every job queued before it
         else:

@@ -37,7 +37,7 @@ class NoteOut:
     pitch: int
     velocity: int
     channel: int  # 1..16
-    tag: str  # "answer" or "accompany"
+    tag: str  # "answer", "accompany" or "take" (a take the panel played on request)
     time: float
     beat: float
 

@@ -56,6 +56,6 @@ def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> 
     if config.record:
         from cocomposer.engine.recorder import Recorder
 
-        recorder = Recorder(engine)
+        recorder = Recorder(engine, config.model, config.seed)
         stack.callback(lambda: recorder.save(config.record))
     return engine

@@ -77,9 +77,13 @@ def read_phrase(path: Path | str) -> Phrase:
     return Phrase(notes, float(bpm or 120.0), meter or COMMON_TIME)
 
 
-def _track(name: str, notes: Sequence[Note], channel: int, program: int | None = None) -> mido.MidiTrack:
+def _track(
+    name: str, notes: Sequence[Note], channel: int, program: int | None = None, text: str | None = None
+) -> mido.MidiTrack:
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("track_name", name=name, time=0))
+    if text:
+        track.append(mido.MetaMessage("text", text=text, time=0))
     if program is not None:
         track.append(mido.Message("program_change", channel=channel, program=program, time=0))
     events = []
@@ -103,16 +107,26 @@ def write_tracks(
     tracks: Sequence[tuple[str, Sequence[Note], int]],
     bpm: float = 120.0,
     meter: Meter = COMMON_TIME,
+    texts: Sequence[tuple[float, str, str]] = (),
+    track_texts: Sequence[str] = (),
 ) -> None:
-    """A type 1 MIDI file with a tempo and time-signature track and one track per (name, notes, channel)."""
+    """A type 1 MIDI file with a tempo and time-signature track and one track per (name, notes, channel).
+
+    ``texts``: (beat, "text" or "marker", words) meta events for the first track (provenance, sections, setting
+    changes: see :mod:`cocomposer.music.provenance`); ``track_texts``: one text event at the start of each track."""
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     meta = mido.MidiTrack()
     meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
     meta.append(mido.MetaMessage("time_signature", numerator=meter.numerator, denominator=meter.denominator, time=0))
+    now = 0
+    for beat, kind, words in sorted(texts, key=lambda t: t[0]):
+        tick = max(0, round(beat * TICKS_PER_BEAT))
+        meta.append(mido.MetaMessage(kind, text=words, time=tick - now))
+        now = tick
     meta.append(mido.MetaMessage("end_of_track", time=0))
     midi.tracks.append(meta)
-    for name, notes, channel in tracks:
-        midi.tracks.append(_track(name, notes, channel))
+    for i, (name, notes, channel) in enumerate(tracks):
+        midi.tracks.append(_track(name, notes, channel, text=track_texts[i] if i < len(track_texts) else None))
     try:
         midi.save(str(path))
     except OSError as err:

@@ -203,6 +203,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="a small evaluation (for smoke tests)")
     p.set_defaults(func=_eval)
 
+    from cocomposer.training.cli_finetune import add_finetune
+
+    add_finetune(sub)
+
     p = sub.add_parser(
         "card",
         help="write the model card from the corpus, the sidecar and the evaluation",
