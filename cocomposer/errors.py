@@ -23,6 +23,10 @@ class PortError(CocomposerError, OSError):
     """A MIDI backend or port could not be opened."""
 
 
+class BackendLostError(PortError):
+    """The MIDI backend went away under an open port (the JACK server stopped); `cocomposer run` says so and exits."""
+
+
 class PortNotFoundError(CocomposerError, LookupError):
     """No MIDI port (or more than one) matches the name the user gave."""
 

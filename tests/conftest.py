@@ -4,6 +4,8 @@
   the layer rules, the model file);
 * ``engine``: the whole engine with the real model, on loopback ports or a fake clock;
 * ``jack``: MIDI through a real JACK server (the dummy driver), the ports and Link;
+* ``faults``: fault injection through a real JACK server (floods, lost note-offs, storms, transport, flapping, bad
+  input), each case followed by an answer with nothing left sounding; the summary tallies the faults;
 * ``panel``: the Qt panel (offscreen), also on real JACK ports;
 * ``app``: the command line and the bench as a user runs them;
 * ``training``: data preparation, training and export (the train extra);
@@ -30,7 +32,7 @@ except ImportError:  # pytest's default rootdir-less import: this folder is on s
     from support.jack import JackServer, JackUnavailableError
 
 
-FOLDERS = ("unit", "engine", "jack", "panel", "app", "training", "packaging")
+FOLDERS = ("unit", "engine", "jack", "faults", "panel", "app", "training", "packaging")
 
 
 def pytest_configure(config: pytest.Config) -> None:

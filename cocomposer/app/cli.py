@@ -230,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("bench", "measure step time, end-to-end latency and start-up (prints a table, writes JSON)")
     p.add_argument("--full", action="store_true", help="longer runs (several minutes)")
     p.add_argument("-o", "--output", type=Path, default=Path("bench.json"), help="where to write the JSON")
+    p.add_argument(
+        "--soak",
+        type=_number(float, 0.1, 24 * 60, "--soak"),
+        metavar="MINUTES",
+        help="instead: run accompany mode this long under a player client; report memory, threads, what sounds",
+    )
     add_model_flag(p)
 
     p = command("calibrate", "measure the round trip out->in through a loopback route; suggest an offset")
@@ -306,6 +312,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         except ImportError as err:
             raise CocomposerError("eval needs the train extra: pip install -e '.[train]'") from err
         return training_main(["eval", *args.args], prog="cocomposer")
+    if command == "bench" and args.soak is not None:
+        from cocomposer.bench.soak import main as soak_main
+
+        return soak_main(args.soak, args.output)
     if command == "bench":
         from cocomposer.bench.runner import run_bench
 

@@ -91,6 +91,7 @@ def run_live(args: argparse.Namespace, settings: Settings) -> int:
         signalled.append(signum)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    lost: str | None = None
     try:
         with ExitStack() as stack:
             engine = build_engine(EngineConfig.from_args(args), settings, stack)
@@ -106,12 +107,36 @@ def run_live(args: argparse.Namespace, settings: Settings) -> int:
             if stdin_commands_wanted():
                 threading.Thread(target=_read_commands, args=(engine, done), daemon=True).start()
             while not signalled and not done.wait(0.05):
-                pass
-            print("stopping: closing every note", flush=True)
+                lost = backend_lost(engine)
+                if lost is not None:
+                    break
+            if lost is not None:
+                print(
+                    f"cocomposer: {lost}; the MIDI ports went with it, so cocomposer stops. Start the server again, "
+                    "then run cocomposer again (its ports come back when it starts).",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            else:
+                print("stopping: closing every note", flush=True)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if lost is not None:
+        # Everything is closed that can be; RtMidi's JACK outputs would each wait a second in their destructors
+        # for a process cycle of the dead server while the interpreter exits, so the process ends here.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
     return 0
+
+
+def backend_lost(engine: Engine) -> str | None:
+    """Why the engine's MIDI backend went away (the JACK server stopped), or None while it works."""
+    for port in (engine.midi_in, engine.midi_out):
+        if port is not None and port.lost is not None:
+            return port.lost
+    return None
 
 
 def _print_error(error: EngineError) -> None:

@@ -1,8 +1,9 @@
 """The JACK server the benchmark plays through: the one ``JACK_DEFAULT_SERVER`` names, or a private one it starts.
 
-A private server runs the dummy driver (``jackd --no-realtime -n NAME -d dummy -r 48000 -p 64``): it keeps real
-time with a 64-frame period (1.33 ms) and needs no sound card. Its clients find it through ``JACK_DEFAULT_SERVER``,
-set for this process (and so for every subprocess it starts) while the server runs, then restored.
+A private server runs the dummy driver (``jackd -R -n NAME -d dummy -r 48000 -p 64``, real-time where allowed): it
+keeps real time with a 64-frame period (1.33 ms) and needs no sound card. Its clients find it through
+``JACK_DEFAULT_SERVER``, set for this process (and so for every subprocess it starts) while the server runs, then
+restored.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def jack_server(timeout: float = 15.0) -> Iterator[JackInfo]:
         except JackStartError as err:
             raise JackStartError(f"{err}; the end-to-end bench cannot run") from err
         os.environ["JACK_DEFAULT_SERVER"] = server.name
-        about = f"a private JACK server (dummy driver, {RATE // 1000} kHz, {PERIOD}-frame period)"
+        scheduling = "real-time" if server.realtime else "not real-time"
+        about = f"a private JACK server (dummy driver, {RATE // 1000} kHz, {PERIOD}-frame period, {scheduling})"
         yield JackInfo(server.name, True, about, server)
     finally:
         if server is not None:

@@ -51,6 +51,7 @@ def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> 
                 "--clock-out sends the internal tempo; it cannot be combined with --sync midi-clock or link"
             )
         sender = ClockSender(midi_out.send, engine.clock)
+        midi_out.on_connect(lambda _destination: sender.rejoin())  # a follower connecting late joins the count
         sender.start()
         stack.callback(sender.stop)
     if config.record:

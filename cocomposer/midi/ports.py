@@ -1,4 +1,6 @@
-"""The MIDI port layer: one `MidiIn`/`MidiOut` protocol, rtmidi adapters, and a loopback pair for tests.
+"""The MIDI port layer: opening ports by name or as virtual ones (python-rtmidi adapters in `rtmidi_ports`, the
+protocol in `port_base`), and a loopback pair for tests. On JACK every port also holds the process's
+:mod:`~cocomposer.midi.jack_watch`, which notices a dead server and new connections.
 
 An input's own thread polls RtMidi's queue and only does ``sink(now_ns(), message)`` for each message (the engine's
 sink is a ``put_nowait``): python-rtmidi's JACK callback path loses messages within one period. Port names
@@ -12,14 +14,13 @@ import logging
 import queue
 import threading
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Literal, TypeVar
 
 import rtmidi
 
 from cocomposer.console.quiet import Captured, captured_stderr
 from cocomposer.errors import ConfigError, PortError, PortNotFoundError
+from cocomposer.midi import jack_watch
 from cocomposer.midi.backends import API_NAMES as API_NAMES  # re-exported: callers name backends through ports
 from cocomposer.midi.backends import (
     NAME_OF_API,
@@ -30,136 +31,13 @@ from cocomposer.midi.backends import (
     sentence,
 )
 from cocomposer.midi.backends import jack_server_reachable as jack_server_reachable
+from cocomposer.midi.port_base import Kind, Message, MidiIn, MidiOut, Sink, as_message
+from cocomposer.midi.rtmidi_ports import GUARD_PORT, RtMidiIn, RtMidiOut
 from cocomposer.midi_bytes import channel_of as channel_of  # re-exported: the port's callers read them here
 from cocomposer.midi_bytes import is_note_off as is_note_off
 from cocomposer.midi_bytes import is_note_on as is_note_on
 
-Message = tuple[int, ...]
-Sink = Callable[[int, Message], None]
-Kind = Literal["input", "output"]
-_P = TypeVar("_P", bound="_Port")
 _log = logging.getLogger(__name__)
-
-
-class _Port(ABC):
-    """What both directions share: a name, `close`, and use as a context manager (which closes)."""
-
-    name: str
-
-    @abstractmethod
-    def close(self) -> None: ...
-
-    def __enter__(self: _P) -> _P:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-class MidiIn(_Port):
-    """A MIDI input. `start` hands every incoming message to ``sink(timestamp_ns, message)``."""
-
-    @abstractmethod
-    def start(self, sink: Sink) -> None: ...
-
-
-class MidiOut(_Port):
-    """A MIDI output. `send` takes the raw bytes of one message."""
-
-    @abstractmethod
-    def send(self, message: Sequence[int]) -> None: ...
-
-
-def as_message(message: Sequence[int]) -> Message:
-    """The message as a tuple of bytes; ConfigError if it is empty or holds a value outside 0..255."""
-    out = tuple(message)
-    if not out or not all(isinstance(b, int) and 0 <= b <= 255 for b in out):
-        raise ConfigError(f"a MIDI message must be one or more integers in 0..255; got {message!r}")
-    return out
-
-
-class RtMidiIn(MidiIn):
-    """An opened ``rtmidi.MidiIn``. Receives sysex and MIDI clock; ignores active sensing.
-
-    Messages are read by a small thread of its own that polls RtMidi's queue every ``POLL_SECONDS``, timestamps
-    and hands them to the sink: python-rtmidi's callback path loses and garbles messages that arrive within one JACK
-    period (a chord, a burst), while its queue keeps them all (measured: 15 of 6,000 lost through the callback, none
-    by polling). A batch found at one poll is timestamped backwards from the poll time with RtMidi's own deltas.
-    """
-
-    POLL_SECONDS = 0.0005
-
-    def __init__(self, midi: rtmidi.MidiIn, name: str, now_ns: Callable[[], int] = time.perf_counter_ns) -> None:
-        self.name = name
-        self._midi: rtmidi.MidiIn | None = midi
-        self._now_ns = now_ns
-        self._started = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        midi.ignore_types(sysex=False, timing=False, active_sense=True)
-
-    def start(self, sink: Sink) -> None:
-        if self._midi is None or self._started:
-            raise PortError(f"MIDI input {self.name!r} is closed or already started; open a new one to start it")
-        self._started = True
-        self._thread = threading.Thread(
-            target=self._poll, args=(self._midi, sink), name=f"midi-in {self.name}", daemon=True
-        )
-        self._thread.start()
-
-    def _poll(self, midi: rtmidi.MidiIn, sink: Sink) -> None:
-        batch: list[tuple[list[int], float]] = []
-        while not self._stop.is_set():
-            event = midi.get_message()
-            while event is not None:
-                batch.append(event)
-                event = midi.get_message()
-            if batch:
-                now = self._now_ns()
-                later = 0.0  # seconds from each message to the last of the batch
-                stamped = []
-                for message, delta in reversed(batch):
-                    stamped.append((now - int(later * 1e9), tuple(message)))
-                    later += delta
-                for t_ns, message in reversed(stamped):
-                    sink(t_ns, message)
-                batch.clear()
-            self._stop.wait(self.POLL_SECONDS)
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(1.0)
-        midi, self._midi = self._midi, None
-        if midi is not None:
-            midi.close_port()
-            midi.delete()
-
-
-class RtMidiOut(MidiOut):
-    """An opened ``rtmidi.MidiOut``; ``send`` is safe from several threads (the scheduler, clock out, thru)."""
-
-    def __init__(self, midi: rtmidi.MidiOut, name: str) -> None:
-        self.name = name
-        self._midi: rtmidi.MidiOut | None = midi
-        self._lock = threading.Lock()  # RtMidi's JACK backend breaks when two threads send at once
-
-    def send(self, message: Sequence[int]) -> None:
-        data = as_message(message)
-        with self._lock:
-            if self._midi is None:
-                raise PortError(f"MIDI output {self.name!r} is closed; cannot send {message!r}")
-            try:
-                self._midi.send_message(data)
-            except rtmidi.RtMidiError as err:
-                raise PortError(f"could not send {message!r} to MIDI output {self.name!r}: {err}") from err
-
-    def close(self) -> None:
-        with self._lock:
-            midi, self._midi = self._midi, None
-        if midi is not None:
-            midi.close_port()
-            midi.delete()
 
 
 def _new_rtmidi(kind: Kind, api: int, client_name: str) -> rtmidi.MidiIn | rtmidi.MidiOut:
@@ -181,12 +59,13 @@ def _new_rtmidi(kind: Kind, api: int, client_name: str) -> rtmidi.MidiIn | rtmid
 
 
 def list_ports(api: str = "auto") -> tuple[list[str], list[str]]:
-    """The names of the ports we can receive from (inputs) and send to (outputs)."""
+    """The names of the ports we can receive from (inputs) and send to (outputs); a cocomposer input's sysex
+    guard (see :class:`~cocomposer.midi.rtmidi_ports.RtMidiIn`) is no port to offer anyone."""
     api_id = resolve_api(api)
     found: dict[Kind, list[str]] = {}
     for kind in ("input", "output"):
         midi = _new_rtmidi(kind, api_id, "cocomposer-list")
-        found[kind] = list(midi.get_ports())
+        found[kind] = [port for port in midi.get_ports() if not port.endswith(f":{GUARD_PORT}")]
         midi.delete()
     return found["input"], found["output"]
 
@@ -230,7 +109,7 @@ def _open_rtmidi(
                 midi.open_virtual_port(virtual_name)
             _opened_here.add((client_name, virtual_name))
             return midi, virtual_name
-        ports = [port for port in midi.get_ports() if not (skip_own and _ours(port))]
+        ports = [p for p in midi.get_ports() if not (skip_own and _ours(p)) and not p.endswith(f":{GUARD_PORT}")]
         index = match_port(name, ports, kind)
         with captured_stderr() as captured:
             midi.open_port(midi.get_ports().index(ports[index]), name=virtual_name)
@@ -264,8 +143,18 @@ def open_input(
 ) -> MidiIn:
     """Open the input port matching `name`, or create a virtual one called `virtual_name` when `name` is None
     (``skip_own``: never match a virtual port this process made)."""
-    midi, port_name = _open_rtmidi("input", name, api, virtual_name, client_name, skip_own)
-    return RtMidiIn(midi, port_name, now_ns)  # type: ignore[arg-type]
+    watch = _watch_for(api)
+    before = watch.own_ports(is_input=True) if watch is not None else []
+    try:
+        midi, port_name = _open_rtmidi("input", name, api, virtual_name, client_name, skip_own)
+    except BaseException:
+        jack_watch.release(watch)
+        raise
+    port = RtMidiIn(midi, port_name, now_ns, watch)  # type: ignore[arg-type]
+    if watch is not None:
+        port.jack_name = watch.new_port(before, True, virtual_name)
+        port.guard_sysex(client_name)
+    return port
 
 
 def open_output(
@@ -277,8 +166,25 @@ def open_output(
 ) -> MidiOut:
     """Open the output port matching `name`, or create a virtual one called `virtual_name` when `name` is None
     (``skip_own``: never match a virtual port this process made)."""
-    midi, port_name = _open_rtmidi("output", name, api, virtual_name, client_name, skip_own)
-    return RtMidiOut(midi, port_name)  # type: ignore[arg-type]
+    watch = _watch_for(api)
+    before = watch.own_ports(is_input=False) if watch is not None else []
+    try:
+        midi, port_name = _open_rtmidi("output", name, api, virtual_name, client_name, skip_own)
+    except BaseException:
+        jack_watch.release(watch)
+        raise
+    port = RtMidiOut(midi, port_name, watch)  # type: ignore[arg-type]
+    if watch is not None:
+        port.jack_name = watch.new_port(before, False, virtual_name)
+    return port
+
+
+def _watch_for(api: str) -> jack_watch.JackWatch | None:
+    """The JACK watch for a port on ``api``, where that is JACK and the watch can be had."""
+    api_id = lookup_api(api)
+    if api_id == rtmidi.API_UNSPECIFIED:
+        api_id = resolve_api(api)
+    return jack_watch.acquire() if api_id == rtmidi.API_UNIX_JACK else None
 
 
 class LoopbackIn(MidiIn):

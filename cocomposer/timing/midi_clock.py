@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from cocomposer.errors import ConfigError
+from cocomposer.errors import BackendLostError, CocomposerError, ConfigError
 from cocomposer.midi_bytes import CONTINUE, SONG_POSITION, START, STOP, TIMING_CLOCK
 from cocomposer.timing.clock import (
     _TRANSPORT,
@@ -82,11 +82,16 @@ class MidiClockFollower(Clock):
             if status == TIMING_CLOCK:
                 event = "tempo" if self._tick(t) else None
             elif status in (START, CONTINUE, STOP) or (status == SONG_POSITION and len(message) >= 3):
+                if self._running and (
+                    status == CONTINUE
+                    or (status == SONG_POSITION and _sixteenths(message) * (PPQN // 4) == self._next_tick)
+                ):
+                    return True  # a sender re-telling a new follower where it is: nothing moves here
                 self._suspect = False
                 if status == START:
                     self._next_tick = 0
                 elif status == SONG_POSITION:  # in MIDI beats (sixteenths) = 6 ticks
-                    self._next_tick = ((message[1] & 0x7F) | ((message[2] & 0x7F) << 7)) * (PPQN // 4)
+                    self._next_tick = _sixteenths(message) * (PPQN // 4)
                 if status != SONG_POSITION:
                     self._running = status != STOP
                 self._anchor_beat, self._anchor_t = self._next_tick / PPQN, t  # the next clock plays this beat
@@ -194,11 +199,20 @@ class MidiClockFollower(Clock):
             self._slope, self._intercept = slope, t_mean - slope * k_mean
 
 
+def _sixteenths(song_position: Sequence[int]) -> int:
+    """The position a Song Position Pointer (0xF2, LSB, MSB) names, in MIDI beats (sixteenths, 6 clocks each)."""
+    return (song_position[1] & 0x7F) | ((song_position[2] & 0x7F) << 7)
+
+
 class ClockSender:
     """Sends MIDI clock for an :class:`InternalClock`: 0xF8 24 times a beat on its own thread, plus transport.
 
     Tick ``k`` is sent at ``clock.time_at(k / 24)``: no drift accumulates and a tempo change applies from the next
-    tick. Transport is mirrored (start 0xFA, stop 0xFC, continue 0xFB, position SPP); ticks only while it runs."""
+    tick. Transport is mirrored (start 0xFA, stop 0xFC, position SPP); ticks only while it runs. Continue is sent as
+    a Song Position Pointer and 0xFB just before the first tick on a sixteenth (so the follower resumes where the
+    clock is, not where it stopped), and :meth:`rejoin` does the same while running: a follower that connects late
+    (which `cocomposer run` notices on JACK) learns the position and joins; followers already running ignore both,
+    as MIDI asks."""
 
     def __init__(self, send: Callable[[Sequence[int]], object], clock: InternalClock) -> None:
         self._send, self._clock = send, clock
@@ -206,6 +220,7 @@ class ClockSender:
         self._thread: threading.Thread | None = None
         self._closing = self._transport = False
         self._next_tick = self.ticks_sent = 0
+        self._rejoin = False  # send SPP and Continue before the next tick on a sixteenth
         self.error: Exception | None = None
 
     def start(self) -> None:
@@ -228,20 +243,50 @@ class ClockSender:
             self._thread.join(timeout)
         self._clock.remove_listener(self._on_clock)
 
+    def rejoin(self) -> None:
+        """Tell followers where the clock is (SPP, then Continue, before the next tick on a sixteenth) while it
+        runs: for one that connected after Start. Safe from any thread; nothing while the transport is stopped (a
+        follower hears Start when it starts)."""
+        with self._cond:
+            if self._transport:
+                self._rejoin = True
+                self._cond.notify_all()
+
     def _on_clock(self, event: str, beat: float) -> None:
         tick = 0 if event == "start" else math.ceil(beat * PPQN - BOUNDARY_EPSILON)
         with self._cond:
-            if event in ("start", "continue"):
+            if event == "start":
                 self._next_tick, self._transport = tick, True
-                self._send((START if event == "start" else CONTINUE,))
+                self._send_or_stop((START,))
+            elif event == "continue":  # from where it stopped: a tick already sent there is not sent again
+                self._next_tick, self._transport, self._rejoin = max(tick, self._next_tick), True, True
             elif event == "stop":
                 self._transport = False
-                self._send((STOP,))
+                self._send_or_stop((STOP,))
             elif event == "position":
                 sixteenths = max(0, min(0x3FFF, math.floor(beat * 4 + BOUNDARY_EPSILON)))
                 self._next_tick = tick
-                self._send((SONG_POSITION, sixteenths & 0x7F, sixteenths >> 7))
+                self._send_or_stop((SONG_POSITION, sixteenths & 0x7F, sixteenths >> 7))
             self._cond.notify_all()  # "tempo" too: the next tick's time has moved
+
+    def _send_or_stop(self, message: tuple[int, ...]) -> bool:
+        """Send; on the first failure (the port is gone: a dead JACK server) say so in one line and stop for good."""
+        if self.error is not None:
+            return False
+        try:
+            self._send(message)
+            return True
+        except BackendLostError as err:  # `cocomposer run` says so in a line of its own, and stops
+            log.debug("MIDI clock output stops: %s", err)
+            self.error = err
+        except CocomposerError as err:
+            log.error("MIDI clock output failed, clock out stops: %s", err)
+            self.error = err
+        except Exception as err:
+            log.exception("MIDI clock output failed; clock out stops")
+            self.error = err
+        self._closing = True
+        return False
 
     def _run(self) -> None:
         with self._cond:
@@ -253,11 +298,14 @@ class ClockSender:
                 if self._clock.now() < due:
                     self._clock.wait_until(self._cond, due)
                     continue
-                try:
-                    self._send((TIMING_CLOCK,))
-                except Exception as err:
-                    log.exception("MIDI clock output failed; clock out stops")
-                    self.error = err
+                if self._rejoin and self._next_tick % (PPQN // 4) == 0:
+                    self._rejoin = False
+                    sixteenths = min(0x3FFF, self._next_tick // (PPQN // 4))
+                    if not self._send_or_stop((SONG_POSITION, sixteenths & 0x7F, sixteenths >> 7)):
+                        return
+                    if not self._send_or_stop((CONTINUE,)):
+                        return
+                if not self._send_or_stop((TIMING_CLOCK,)):
                     return
                 self._next_tick += 1
                 self.ticks_sent += 1

@@ -12,8 +12,8 @@ JackUnavailableError = JackStartError  # jackd is not installed, or the server d
 
 
 class JackServer(PrivateJackd):
-    """``jackd --no-realtime -n NAME -d dummy``: clients reach it with ``JACK_DEFAULT_SERVER=NAME``; plus the JACK
-    command-line tools the tests use to look at and wire its ports."""
+    """``jackd -R -n NAME -d dummy`` (real-time where allowed): clients reach it with ``JACK_DEFAULT_SERVER=NAME``;
+    plus the JACK command-line tools the tests use to look at and wire its ports."""
 
     def ports(self, *args: str) -> list[str]:
         """``jack_lsp ARGS``: the full names of the server's ports."""

@@ -471,3 +471,49 @@ def test_a_tempo_change_with_no_clock_lost_keeps_the_count(before: float, after:
     feed_ticks(follower, sent)
     assert follower.beat_at(sent[-1]) == pytest.approx(119 / 24, abs=1e-6)
     assert follower.bpm == pytest.approx(after, abs=0.5)
+
+
+def test_clock_sender_continues_and_rejoins_with_a_song_position_on_a_sixteenth() -> None:
+    fake = FakeClock()
+    clock = InternalClock(120, now=fake)
+    wire = Wire(fake)
+    sender = ClockSender(wire.send, clock)
+    sender.start()
+    try:
+        assert wire.wait_for(2)
+        fake.set(clock.time_at(2 / PPQN))  # ticks 1 and 2
+        assert wire.wait_for(4)
+        clock.stop()
+        assert wire.wait_for(5)
+        clock.resume()  # from beat 1/12: the next tick is 3, the next sixteenth is tick 6
+        for k in range(3, 8):
+            fake.set(clock.time_at(k / PPQN))
+        assert wire.wait_for(5 + 5 + 2)
+        after_stop = [m for _, m in wire.messages[5:]]
+        assert after_stop == [(TIMING_CLOCK,)] * 3 + [(SONG_POSITION, 1, 0), (CONTINUE,)] + [(TIMING_CLOCK,)] * 2
+        sender.rejoin()  # a follower connected late: SPP + Continue before the next tick on a sixteenth (12)
+        for k in range(8, 13):
+            fake.set(clock.time_at(k / PPQN))
+        assert wire.wait_for(12 + 5 + 2)
+        assert [m for _, m in wire.messages[12:]] == [(TIMING_CLOCK,)] * 4 + [(SONG_POSITION, 2, 0), (CONTINUE,)] + [
+            (TIMING_CLOCK,)
+        ]
+    finally:
+        sender.stop()
+
+
+def test_a_follower_ignores_a_sender_retelling_where_it_is() -> None:
+    fake = FakeClock()
+    follower = MidiClockFollower(now=fake.now)
+    events = Events()
+    follower.add_listener(events)
+    interval = 60 / 120 / PPQN
+    follower.feed((START,), 0.0)
+    for k in range(12):
+        follower.feed((TIMING_CLOCK,), k * interval)
+    follower.feed((SONG_POSITION, 2, 0), 12 * interval)  # sixteenth 2 = tick 12: where it is
+    follower.feed((CONTINUE,), 12 * interval)
+    assert [e for e in events.names() if e != "tempo"] == ["start"]
+    follower.feed((SONG_POSITION, 8, 0), 12 * interval)  # elsewhere while running: a relocation
+    assert [e for e in events.names() if e != "tempo"] == ["start", "position"]
+    assert follower.beat_at(12 * interval) == pytest.approx(2.0)

@@ -1,0 +1,121 @@
+"""Faults a stage sees, through a real JACK server: an unterminated sysex, a message too long for JACK, a server that
+dies under `cocomposer run`, a follower that connects to the clock output after Start."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import rtmidi
+
+from cocomposer.errors import PortError
+from cocomposer.midi import ports
+from cocomposer.midi_bytes import CONTINUE, SONG_POSITION, START, TIMING_CLOCK
+from tests.jack.test_live_jack import ROOT, Arrivals, Output, PollingListener
+from tests.support.jack import JackServer, JackUnavailableError
+
+pytestmark = pytest.mark.jack
+
+
+def _sender(client: str, target: str) -> rtmidi.MidiOut:
+    """A plain python-rtmidi client connected to ``target``: it sends what the test says, byte for byte."""
+    out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=client)
+    out.open_port(list(out.get_ports()).index(target), "bad source")
+    return out
+
+
+def test_an_unterminated_sysex_does_not_deafen_the_input(jack_server) -> None:
+    uid = uuid.uuid4().hex[:8]
+    arrivals = Arrivals()
+    with ports.open_input(None, "jack", virtual_name=f"in-{uid}", client_name=f"cc-{uid}") as port:
+        assert port.jack_name is not None and port.jack_name.endswith(f":in-{uid}")
+        port.start(arrivals)
+        source = _sender(f"src-{uid}", port.jack_name)
+        try:
+            time.sleep(0.2)  # the connection is up
+            for message in ([0x90, 60, 90], [0xF0, 0x7D, 1, 2, 3], [0x80, 60, 0], [0x90, 62, 90], [0x80, 62, 0]):
+                source.send_message(message)
+                time.sleep(0.005)
+            arrivals.wait(lambda events: (0x80, 62, 0) in [m for _, m in events], "the notes after the bad sysex")
+        finally:
+            source.close_port()
+            source.delete()
+        received = [m for _, m in arrivals.snapshot()]
+        assert received == [(0x90, 60, 90), (0x80, 60, 0), (0x90, 62, 90), (0x80, 62, 0)]
+        assert port.malformed == 1, "the unterminated sysex is counted, once"
+
+
+def test_a_message_too_long_for_jack_is_refused_not_dropped(jack_server) -> None:
+    uid = uuid.uuid4().hex[:8]
+    arrivals = Arrivals()
+    with (
+        contextlib.closing(PollingListener(arrivals, f"hear-{uid}", virtual_name=f"dst-{uid}")),
+        ports.open_output(f"dst-{uid}", "jack", virtual_name="out", client_name=f"cc-{uid}") as out,
+    ):
+        time.sleep(0.2)
+        with pytest.raises(PortError, match="16380 bytes"):
+            out.send((0xF0, *([1] * 20_000), 0xF7))
+        fits = (0xF0, *([2] * 16_000), 0xF7)
+        out.send(fits)
+        arrivals.wait(lambda events: fits in [m for _, m in events], "the longest sysex that fits arrives whole")
+
+
+def test_a_dead_jack_server_stops_cocomposer_run_with_one_line(tmp_path) -> None:
+    server = JackServer(f"cocomposer-dies-{uuid.uuid4().hex[:8]}")
+    try:
+        server.start()
+    except JackUnavailableError as err:
+        pytest.skip(f"no private JACK server: {err}")
+    env = {**server.env, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "cocomposer.app.cli", "run", "--api", "jack", "--clock-out", "--bpm", "200"]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    stdout, stderr = Output(proc.stdout), Output(proc.stderr)
+    try:
+        stdout.wait("cocomposer listening")
+        time.sleep(0.5)  # clock out is ticking
+        server.stop()
+        killed = time.perf_counter()
+        rc = proc.wait(15)
+        took = time.perf_counter() - killed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        server.stop()
+    ours = [line for line in stderr.lines if line.startswith("cocomposer")]
+    assert rc == 1, f"exit status; stderr: {stderr.lines}"
+    assert len(ours) == 1 and "the JACK server stopped" in ours[0], stderr.lines
+    assert not any("Traceback" in line or "clock out" in line for line in stderr.lines), stderr.lines
+    print(f"cocomposer run exited {took:.2f} s after the JACK server was killed")
+
+
+def test_clock_out_tells_a_follower_that_connects_late_where_the_clock_is(jack_server) -> None:
+    uid = uuid.uuid4().hex[:8]
+    arrivals = Arrivals()
+    env = {**jack_server.env, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "cocomposer.app.cli", "run", "--api", "jack", "--clock-out", "--bpm", "150"]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    stdout, stderr = Output(proc.stdout), Output(proc.stderr)
+    try:
+        stdout.wait("cocomposer listening")
+        out_port = jack_server.wait_for_port(":cocomposer out")
+        time.sleep(1.0)  # about 2.5 beats after Start, which nobody heard
+        with contextlib.closing(PollingListener(arrivals, f"late-{uid}", out_port)):
+            arrivals.wait(lambda events: (CONTINUE,) in [m for _, m in events], "Continue for the late follower")
+            arrivals.wait(lambda events: len(events) >= 30, "clocks after it")
+        events = [m for _, m in arrivals.snapshot()]
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    assert (START,) not in events, "Start restarts every follower already running; a late one gets SPP + Continue"
+    spp = next(i for i, m in enumerate(events) if m[0] == SONG_POSITION)
+    assert events[spp + 1] == (CONTINUE,) and events[spp + 2] == (TIMING_CLOCK,), events[spp - 2 : spp + 4]
+    sixteenths = events[spp][1] | events[spp][2] << 7
+    assert 4 <= sixteenths <= 40, f"1 s at 150 BPM is 10 sixteenths (connecting takes a while): {sixteenths}"
+    assert not any("Traceback" in line for line in stderr.lines), stderr.lines
