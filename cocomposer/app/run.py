@@ -106,7 +106,7 @@ def run_live(args: argparse.Namespace, settings: Settings) -> int:
             )
             if stdin_commands_wanted():
                 threading.Thread(target=_read_commands, args=(engine, done), daemon=True).start()
-            while not signalled and not done.wait(0.05):
+            while not signalled and not done.wait(0.01):  # a signal is seen within 10 ms: no answer starts after
                 lost = backend_lost(engine)
                 if lost is not None:
                     break

@@ -23,6 +23,7 @@ class EngineStatus:
     input_name: str  # "-" without an input
     output_name: str
     received: int  # MIDI messages received
+    malformed: int  # pieces of what the input port received that were no MIDI message, dropped there
     notes_in: int  # player note-ons heard
     answers: int  # answers asked of the generator
     errors: int  # errors reported (the session went on)
@@ -48,6 +49,7 @@ class EngineStatus:
             input_name=engine.midi_in.name if engine.midi_in is not None else "-",
             output_name=engine.midi_out.name,
             received=engine.stats.received,
+            malformed=engine.midi_in.malformed if engine.midi_in is not None else 0,
             notes_in=engine.stats.notes_in,
             answers=engine.stats.answers,
             errors=engine.stats.errors,
@@ -70,5 +72,5 @@ class EngineStatus:
         return (
             f"state {self.state}, mode {s.mode}, style {s.style}, temperature {s.temperature}, {self.bpm:.1f} BPM, "
             f"notes in {self.notes_in}, answers {self.answers}, first answer note median {latency}, "
-            f"dropped {self.dropped}, late notes {self.late_dropped}"
+            f"dropped {self.dropped}, late notes {self.late_dropped}, malformed MIDI {self.malformed}"
         )

@@ -80,7 +80,7 @@ def resolve_api(
     raise PortError(
         f"no MIDI backend works on this machine: the ALSA sequencer ({alsa_seq_path}) is missing and no JACK server "
         "answers. Either load the ALSA sequencer (`sudo modprobe snd-seq`), or start a JACK server (for example "
-        "`jackd -d alsa`, or `jackd --no-realtime -d dummy -r 48000 -p 64` on a machine without a sound card, with "
+        "`jackd -d alsa`, or `jackd -d dummy -r 48000 -p 64` on a machine without a sound card, with "
         "JACK_DEFAULT_SERVER set if you name it), then run again; `--api jack` or `--api alsa` chooses one explicitly."
     )
 

@@ -97,8 +97,7 @@ class RtMidiIn(MidiIn):
 
     def _poll(self, midi: rtmidi.MidiIn, sink: Sink) -> None:
         batch: list[tuple[list[int], float]] = []
-        guard, guard_every = self._guard, max(1, round(self.GUARD_SECONDS / self.POLL_SECONDS))
-        polls = 0
+        guard, guard_due = self._guard, time.monotonic()
         while not self._stop.is_set():
             event = midi.get_message()
             while event is not None:
@@ -112,19 +111,15 @@ class RtMidiIn(MidiIn):
                     stamped.append((now - int(later * 1e9), message))
                     later += delta
                 for t_ns, data in reversed(stamped):
-                    if len(data) <= 3 and data[0] != SYSEX:  # the common case, one channel or system message
-                        messages, dropped = [tuple(data)], 0
-                        if len(data) > 1 and max(data[1:]) > 0x7F:
-                            messages, dropped = split_messages(data)
-                    else:
-                        messages, dropped = split_messages(data)
+                    messages, dropped = split_messages(data)
                     self.malformed += dropped
                     for message in messages:
                         if message != self._GUARD:
                             sink(t_ns, message)
                 batch.clear()
-            polls += 1
-            if guard is not None and polls % guard_every == 0:
+            # Not to a dead server: RtMidi's ring would fill, and its send then spins holding the GIL.
+            if guard is not None and self.lost is None and time.monotonic() >= guard_due:
+                guard_due = time.monotonic() + self.GUARD_SECONDS
                 try:
                     guard.send_message(self._GUARD)
                 except (rtmidi.RtMidiError, RuntimeError):

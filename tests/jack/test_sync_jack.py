@@ -163,6 +163,7 @@ def check_clock_count(rig: Rig, clock: ClockPlayer) -> None:
         for i, (a, b) in enumerate(zip(rig.clock_times, rig.clock_times[1:], strict=False), start=1)
         if not 0.5 < (b - a) * (received - 1) / max(1e-9, rig.clock_times[-1] - rig.clock_times[0]) < 1.5
     ]
+    assert received <= counted <= sent, f"the follower counted {counted} clocks; {received} arrived of {sent} sent"
     if counted != sent and received < sent:
         pytest.skip(
             f"JACK dropped {sent - received} of {sent} clocks (xruns); the follower counted {counted}; gaps {gaps}"
