@@ -4,8 +4,10 @@ connections to our ports. python-rtmidi, which carries the MIDI itself, tells ne
 The watch is one JACK client with no ports and no process callback, so it never takes part in an audio period and
 never needs Python's GIL on JACK's real-time thread (a Python process callback misses periods whenever another
 thread holds the GIL: measured here, a JACK-Client input received 692 of 2,000 notes sent 2 ms apart while a Python
-thread computed, python-rtmidi's 1,986). Its callbacks come on libjack's notification thread and only set a flag or
-call a listener that must not block.
+thread computed, python-rtmidi's 1,986). Its one Python callback is JACK's shutdown callback, which only sets a flag.
+Connections are polled (every ``POLL_SECONDS``, on a thread of the watch) rather than heard through JACK's port
+connect callback: JACK waits for every client to take a notification, so a Python callback on libjack's thread,
+waiting for the GIL while python-rtmidi closes a port holding it, hangs both (seen: `cocomposer run` stuck on SIGINT).
 
 One watch serves every port of the process: :func:`acquire` opens it on first use, :func:`release` closes it with the
 last port. Where JACK-Client or the system's libjack cannot be loaded, :func:`acquire` gives None and nothing is
@@ -23,27 +25,26 @@ from cocomposer.console.quiet import captured_stderr
 
 log = logging.getLogger(__name__)
 
-ConnectListener = Callable[[str, str], None]  # (our port's full name or the other's, ...): see add_connect_listener
+ConnectListener = Callable[[str], None]  # the full name of the port newly connected to the watched one
 
 
 class JackWatch:
-    """One port-less JACK client: :attr:`lost` says why the server went away; connect listeners hear every new
-    connection between two ports of the server."""
+    """One port-less JACK client: :attr:`lost` says why the server went away; :meth:`on_connect` hears each new
+    connection of a port."""
+
+    POLL_SECONDS = 0.25
 
     def __init__(self, client_name: str = "cocomposer-watch") -> None:
         import jack
 
         self._lost: str | None = None
-        self._listeners: list[ConnectListener] = []
+        self._watched: dict[str, tuple[ConnectListener, set[str]]] = {}  # port: (listener, its connections)
         self._lock = threading.Lock()
-        # libjack's own complaints (when the server dies: "JackSocketClientChannel read fail", ...) go to the debug
-        # log: the watch says what happened in one line of its own.
-        jack.set_error_function(lambda message: log.debug("libjack: %s", message))
-        jack.set_info_function(lambda message: log.debug("libjack: %s", message))
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
         with captured_stderr():
             self._client: jack.Client | None = jack.Client(client_name, no_start_server=True)
             self._client.set_shutdown_callback(self._shutdown)
-            self._client.set_port_connect_callback(self._connected)
             self._client.activate()
 
     @property
@@ -51,15 +52,41 @@ class JackWatch:
         """Why the JACK server went away ("the JACK server stopped (...)"), or None while it runs."""
         return self._lost
 
-    def add_connect_listener(self, listener: ConnectListener) -> None:
-        """Call ``listener(source, destination)`` (full port names) for each new connection, on libjack's thread."""
+    def on_connect(self, port: str, listener: ConnectListener) -> None:
+        """Call ``listener(other)`` (on the watch's thread, within ``POLL_SECONDS``) whenever a port ``other`` is
+        newly connected to ``port`` (a full name); one listener per port."""
         with self._lock:
-            self._listeners.append(listener)
+            self._watched[port] = (listener, set(self._connections(port)))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._poll, name="cocomposer-jack-watch", daemon=True)
+                self._thread.start()
 
-    def remove_connect_listener(self, listener: ConnectListener) -> None:
+    def forget(self, port: str) -> None:
         with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            self._watched.pop(port, None)
+
+    def _connections(self, port: str) -> list[str]:
+        client = self._client
+        if client is None or self._lost is not None:
+            return []
+        try:
+            return [other.name for other in client.get_all_connections(port)]
+        except Exception:  # the port went away between two looks
+            return []
+
+    def _poll(self) -> None:
+        while not self._closing.wait(self.POLL_SECONDS) and self._lost is None:
+            with self._lock:
+                watched = list(self._watched.items())
+            for port, (listener, known) in watched:
+                now = set(self._connections(port))
+                for other in sorted(now - known):
+                    try:
+                        listener(other)
+                    except Exception:  # a listener's bug must not end the watch
+                        log.exception("a JACK connection listener failed")
+                known.clear()
+                known.update(now)
 
     def own_ports(self, is_input: bool) -> list[str]:
         """The full names of the server's MIDI ports that receive (``is_input``) or send."""
@@ -78,19 +105,10 @@ class JackWatch:
     def _shutdown(self, _status: object, reason: str) -> None:
         self._lost = f"the JACK server stopped ({reason.strip() or 'no reason given'})"
 
-    def _connected(self, a: object, b: object, connect: bool) -> None:
-        if not connect:
-            return
-        with self._lock:
-            listeners = list(self._listeners)
-        source, destination = getattr(a, "name", str(a)), getattr(b, "name", str(b))
-        for listener in listeners:
-            try:
-                listener(source, destination)
-            except Exception:  # a listener's bug must not take libjack's thread down
-                log.exception("a JACK connection listener failed")
-
     def close(self) -> None:
+        self._closing.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(2 * self.POLL_SECONDS + 1)
         client, self._client = self._client, None
         if client is not None:
             with captured_stderr():

@@ -155,7 +155,6 @@ class RtMidiOut(MidiOut):
         self._midi: rtmidi.MidiOut | None = midi
         self._watch = watch
         self._largest = self.JACK_LARGEST if midi.get_current_api() == rtmidi.API_UNIX_JACK else None
-        self._listeners: list[jack_watch.ConnectListener] = []
         self._lock = threading.Lock()  # RtMidi's JACK backend breaks when two threads send at once
 
     @property
@@ -166,13 +165,7 @@ class RtMidiOut(MidiOut):
         watch, ours = self._watch, self.jack_name
         if watch is None or ours is None:
             return False
-
-        def heard(source: str, destination: str) -> None:
-            if source == ours:
-                listener(destination)
-
-        watch.add_connect_listener(heard)
-        self._listeners.append(heard)
+        watch.on_connect(ours, listener)
         return True
 
     def send(self, message: Sequence[int]) -> None:
@@ -197,9 +190,8 @@ class RtMidiOut(MidiOut):
             midi, self._midi = self._midi, None
         if midi is not None:
             _close_output(midi, self.lost)
-        if self._watch is not None:
-            for heard in self._listeners:
-                self._watch.remove_connect_listener(heard)
+        if self._watch is not None and self.jack_name is not None:
+            self._watch.forget(self.jack_name)
         jack_watch.release(self._watch)
         self._watch = None
 
