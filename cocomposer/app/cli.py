@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -344,5 +345,19 @@ def _continue(args: argparse.Namespace) -> int:
     return continue_takes(args, bars, controls, conversation)
 
 
+def run_as_program() -> None:
+    """The `cocomposer` command: :func:`main`, then the process ends with its status. After JACK was used, without
+    the interpreter's teardown (everything is closed and flushed by then): see
+    :func:`cocomposer.midi.backends.jack_used`."""
+    status = main()
+    from cocomposer.midi.backends import jack_used
+
+    if jack_used():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run_as_program()

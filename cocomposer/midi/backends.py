@@ -23,11 +23,29 @@ API_NAMES: dict[str, int] = {
 NAME_OF_API = {number: name for name, number in API_NAMES.items()}
 
 
+_jack_used = False
+
+
+def note_jack_used() -> None:
+    """Record that this process made a JACK client through python-rtmidi (see :func:`jack_used`)."""
+    global _jack_used
+    _jack_used = True
+
+
+def jack_used() -> bool:
+    """Whether this process made a JACK client through python-rtmidi. The libjack its wheel bundles (1.9.22 against
+    a 1.9.21 server here) now and then crashes with SIGSEGV while the process exits (seen in 1 of 50 exits of `run`,
+    and in 2 of 100 runs that only refused a bad flag, on a busy machine), so the `cocomposer` command ends such a
+    process without the interpreter's teardown, once everything is closed and flushed."""
+    return _jack_used
+
+
 def jack_server_reachable(client_name: str = "cocomposer-probe") -> bool:
     """Whether a JACK server answers (the one named by ``JACK_DEFAULT_SERVER``, else the default one).
 
     libjack's own complaints when none runs ("Cannot connect to server socket...") stay off the terminal: no
     server is an answer here, not a failure."""
+    note_jack_used()
     with captured_stderr():
         try:
             probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client_name)  # connects to the server, or raises

@@ -26,6 +26,7 @@ from cocomposer.midi.backends import (
     NAME_OF_API,
     backend_said,
     lookup_api,
+    note_jack_used,
     require_compiled,
     resolve_api,
     sentence,
@@ -42,6 +43,8 @@ _log = logging.getLogger(__name__)
 
 def _new_rtmidi(kind: Kind, api: int, client_name: str) -> rtmidi.MidiIn | rtmidi.MidiOut:
     cls = rtmidi.MidiIn if kind == "input" else rtmidi.MidiOut
+    if api == rtmidi.API_UNIX_JACK:
+        note_jack_used()
     with captured_stderr() as captured:
         try:
             return cls(api, name=client_name)
