@@ -155,3 +155,10 @@ def test_every_error_raised_on_purpose_is_a_cocomposer_error_raised_with_its_cau
             if in_handler and node.exc is not None and node.cause is None and isinstance(node.exc, ast.Call):
                 wrong.append(f"{module}:{node.lineno} raises a new error in an except block without 'from'")
     assert not wrong, "\n".join(wrong)
+
+
+def test_test_modules_have_names_of_their_own() -> None:
+    """pytest imports test modules by basename (no packages under tests/): two of one name cannot run together."""
+    tests = Path(__file__).resolve().parents[1]
+    names = [path.name for path in tests.rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted(name for name in names if names.count(name) > 1)
