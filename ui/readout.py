@@ -1,8 +1,10 @@
 """State at a glance and the latency readout.
 
-:func:`latency_figures` reads the engine's own measurements: model step durations (``generator.step_seconds``), the
-time from a request to the first note of its answer (``stats.first_note_seconds``) and the answers that came too
-late to play (``scheduler.late_dropped``).
+:func:`latency_figures` reads the engine's own measurements, the figures `cocomposer bench` reports: model step
+durations (``generator.step_seconds``), the time from a phrase end to its answer's first note-on leaving
+(``stats.reaction_seconds``, for answers meant to start at once), how far each note-on left from its time
+(``scheduler.lateness``: the engine's part of the bench's arrival error) and the answers that came too late to play
+(``scheduler.late_dropped``).
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ def _quantile(values: list[float], q: float) -> float | None:
 
 
 def latency_figures(status: EngineStatus) -> dict[str, float | int | None]:
-    """Inference p50 / p99 and first-note latency (last and median) in milliseconds; late answers as a count."""
+    """Model step, phrase end to first note, and note-on sent minus due: p50 / p99 in milliseconds; late answers."""
     steps = list(status.step_seconds)
-    first = list(status.first_note_seconds)
+    first = list(status.reaction_seconds)
+    late = [abs(x) for x in status.lateness_seconds]
 
     def ms(value: float | None) -> float | None:
         return None if value is None else 1000 * value
@@ -36,8 +39,9 @@ def latency_figures(status: EngineStatus) -> dict[str, float | int | None]:
     return {
         "step_p50_ms": ms(_quantile(steps, 0.5)),
         "step_p99_ms": ms(_quantile(steps, 0.99)),
-        "first_note_ms": ms(first[-1] if first else None),
-        "first_note_median_ms": ms(_quantile(first, 0.5)),
+        "first_note_p50_ms": ms(_quantile(first, 0.5)),
+        "first_note_p99_ms": ms(_quantile(first, 0.99)),
+        "sent_p99_ms": ms(_quantile(late, 0.99)),
         "late": status.late_dropped,
     }
 
@@ -49,7 +53,8 @@ def latency_text(figures: dict[str, float | int | None]) -> str:
 
     return (
         f"model step p50 {show('step_p50_ms')} · p99 {show('step_p99_ms')}    "
-        f"first note {show('first_note_ms')} (median {show('first_note_median_ms')})    "
+        f"phrase end -> first note p50 {show('first_note_p50_ms')} · p99 {show('first_note_p99_ms')}    "
+        f"notes sent vs due p99 {show('sent_p99_ms')}    "
         f"late answers {figures.get('late', 0)}"
     )
 

@@ -8,6 +8,9 @@ The player is the bundled demo phrase, looped. The ONNX session samples its own 
 (an :class:`EventScript`); the anchors (PyTorch eager of the same network, a variable-order Markov model) replay that
 script: the same messages, the same number of samples per event (each draws from its own logits, then feeds the
 recorded token), so the only difference left is the model.
+
+Within each event every model token's sampling and the step that feeds it back are timed apart too
+(:func:`cocomposer.bench.stats.token_split`), so one run tells what the sampler costs against the model step it follows.
 """
 
 from __future__ import annotations
@@ -70,6 +73,9 @@ class StepResult:
     tokens: list[int]
     capped: int = 0
     about: str = ""
+    # Per model token the model sampled (inside the events' times): drawing it, then the step that fed it back.
+    sample_seconds: list[float] = field(default_factory=list)
+    sampled_step_seconds: list[float] = field(default_factory=list)
 
 
 def player_messages(notes: Sequence[codec.Note], rest_beats: float = 1.0) -> Iterator[tuple[str, int, float]]:
@@ -118,6 +124,8 @@ def run_events(
     seconds: list[float] = []
     tokens_per_event: list[int] = []
     capped = 0
+    sample_ns: list[int] = []
+    step_ns: list[int] = []
     for i in range(n_events):
         started = now_ns()
         if script is not None:
@@ -140,12 +148,17 @@ def run_events(
         while True:
             heard = mimic.log_probs() if mimic is not None else None
             lean = None if heard is None else controls.mimic * heard
+            drawing = now_ns()
             token = sample_token(
                 stepper.logits(), controls, rng, frozenset(encoder.sounding), frozenset(own), lean=lean
             )
+            drawn = now_ns()
             if wanted is not None:
                 token = wanted[len(sampled)]
             stepper.step(token)
+            stepped = now_ns()
+            sample_ns.append(drawn - drawing)
+            step_ns.append(stepped - drawn)
             encoder.observe([token])
             if mimic is not None:
                 mimic.push(token)
@@ -171,7 +184,8 @@ def run_events(
         if script is None:
             recorded.inputs.append((kind, pitch, beat))
             recorded.sampled.append(sampled)
-    return StepResult("", seconds, tokens_per_event, capped), recorded
+    split = {"sample_seconds": [t / 1e9 for t in sample_ns], "sampled_step_seconds": [t / 1e9 for t in step_ns]}
+    return StepResult("", seconds, tokens_per_event, capped, **split), recorded
 
 
 # -- the three models ---------------------------------------------------------------------------------------------

@@ -60,4 +60,20 @@ def ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator
 
 
-__all__ = ["Summary", "median", "percentile", "ratio", "window_median"]
+def token_split(step_seconds: Sequence[float], sample_seconds: Sequence[float]) -> dict:
+    """Per model token, in ms: the step alone, the sampling alone and both (``step_seconds[i]`` and
+    ``sample_seconds[i]`` timed on the same token); and sampling / step, the ratio of the medians and of the p99s."""
+    if len(step_seconds) != len(sample_seconds):
+        raise ConfigError(f"one step per sampled token: {len(step_seconds)} steps, {len(sample_seconds)} samples")
+    step, sample = Summary.of(step_seconds).scaled(1e3), Summary.of(sample_seconds).scaled(1e3)
+    both = Summary.of([a + b for a, b in zip(step_seconds, sample_seconds, strict=True)]).scaled(1e3)
+    return {
+        "step_ms": step.to_dict(),
+        "sampling_ms": sample.to_dict(),
+        "step_plus_sampling_ms": both.to_dict(),
+        "sampling_over_step_median": ratio(sample.median, step.median),
+        "sampling_over_step_p99": ratio(sample.p99, step.p99),
+    }
+
+
+__all__ = ["Summary", "median", "percentile", "ratio", "token_split", "window_median"]

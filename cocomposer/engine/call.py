@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from cocomposer.engine.jobs import Answer
 from cocomposer.engine.modes import RequestAnswer
 from cocomposer.engine.settings import Settings
-from cocomposer.engine.worker import Answer
 from cocomposer.model.sampling import Controls
 from cocomposer.model.shape import CallShape, read_call, register_of
 from cocomposer.music import codec

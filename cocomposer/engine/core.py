@@ -19,11 +19,16 @@ import threading
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from cocomposer import midi_bytes as mb
 from cocomposer.engine import commands as cmd
 from cocomposer.engine import events as ev
 from cocomposer.engine.call import CallMemory, answer_job
+from cocomposer.engine.control import carry_out
+from cocomposer.engine.drafts import DRAFT_LEAD_SECONDS, Drafts
 from cocomposer.engine.held import HeldKeys
+from cocomposer.engine.jobs import Answer, Listen, SetMeter
 from cocomposer.engine.modes import Action, CancelAnswer, RequestAnswer, make_mode
 from cocomposer.engine.notifier import Handler, Notifier
 from cocomposer.engine.scheduler import ScheduledNote, Scheduler
@@ -31,8 +36,7 @@ from cocomposer.engine.settings import Settings
 from cocomposer.engine.stats import Stats
 from cocomposer.engine.status import EngineStatus
 from cocomposer.engine.transport import follow_transport
-from cocomposer.engine.worker import ForgetPlayer, Generator, Listen, SetMeter
-from cocomposer.errors import ConfigError
+from cocomposer.engine.worker import Generator
 from cocomposer.midi import ports
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.music.keys import Key
@@ -80,13 +84,14 @@ class Engine:
         self.scheduler = Scheduler(midi_out, clock, output_offset=output_offset, hooks=self._on_scheduler_event)
         self.generator = Generator(model, self._schedule, self._emit, seed=seed, wanted=self._wanted)
         self.generator.submit(SetMeter(self.settings.model_meter))
+        self.drafts = Drafts(self.generator)  # answers sampled before the phrase end is confirmed (engine.drafts)
         self.mode = make_mode(self.settings, self._boundary, self._earliest)
         self._held = HeldKeys()  # (channel 1..16, pitch) of the keys the player holds, and since when
         self._call = CallMemory()  # what the player played: key, dynamics, and the call answers follow
         self._thread = threading.Thread(target=self._run, name="cocomposer-engine", daemon=True)
         self._running = threading.Event()
-        self._stopped = False
-        self._scheduler_error_reported = False
+        self._stopped = self._scheduler_error_reported = False
+        self._heard_at: float | None = None  # the stamp of the MIDI message being handled
         self._state = "listening"
         self.last_answer: list[ScheduledNote] = []  # the notes of the latest call-and-response answer, as planned
         self._last_answer_id: int | None = None
@@ -193,6 +198,8 @@ class Engine:
 
     def _on_scheduler_event(self, kind: str, note: ScheduledNote | None, message: tuple[int, ...], t: float) -> None:
         event = ev.from_scheduler(kind, note, message, t, self.clock.beat_at(t))
+        if kind == "note_on" and note is not None and note.tag == "answer":
+            self.stats.note_sent(note.start_beat, t)
         if event is not None:
             self._emit(event)
 
@@ -209,7 +216,9 @@ class Engine:
                 item = None
             handled = 0  # the MIDI taken is handled before the commands: a Sync queued after it waits for it
             while item is not None:
+                self._heard_at = item[0] / 1e9  # what this message asks for answers the player at its stamp
                 self._safely(self._on_midi, item[0] / 1e9, item[1])
+                self._heard_at = None
                 handled += 1
                 if handled % 32 == 0:
                     self._drain_control()  # a panic in a flood is not kept waiting
@@ -228,6 +237,8 @@ class Engine:
             self._note_off(channel, pitch, at, self.now(), None)  # its note-off was lost: see engine.held
         self._perform(self.mode.poll(beat))
         self._set_state(self.mode.state)
+        speculate = lambda: self.mode.speculation(self.clock.beat_at(self.now()))  # noqa: E731 (the phrase ends now)
+        self.drafts.refresh(speculate, self.settings, self._bias(), lambda a, n: self._answer_job(a, n, self._bias()))
         if self.scheduler.error is not None and not self._scheduler_error_reported:
             self._scheduler_error_reported = True
             error = self.scheduler.error
@@ -327,27 +338,7 @@ class Engine:
         self._perform(self.mode.on_cc(number, value, beat))
 
     def _on_command(self, command: cmd.Command, _: object = None) -> None:
-        if isinstance(command, cmd.Panic):
-            self.panic_now()
-        elif isinstance(command, cmd.Trigger):
-            self._perform(self.mode.trigger(self.clock.beat_at(self.now())))
-        elif isinstance(command, cmd.Set):
-            self._set(command.name, self.settings.with_value(command.name, command.value))
-        elif isinstance(command, cmd.SetMode):
-            self._set("mode", self.settings.with_value("mode", command.mode))
-        elif isinstance(command, cmd.Forget):
-            self.generator.submit(ForgetPlayer())
-        elif isinstance(command, cmd.ApplySettings | cmd.Update):
-            settings = command.settings if isinstance(command, cmd.ApplySettings) else command.change(self.settings)
-            if not isinstance(settings, Settings):
-                raise ConfigError(f"a preset is a whole Settings, got {settings!r}")
-            self._set("*", settings)
-        elif isinstance(command, cmd.PlayNotes):
-            self.scheduler.replace("take", command.at(self.beat_at(self.now()), self.settings), close_sounding=True)
-        elif isinstance(command, cmd.Sync):
-            self.generator.submit(lambda worker: command.done.set())  # runs after every job queued before it
-        else:
-            raise ConfigError(f"unknown command {command!r}; commands: {cmd.WORDS}")
+        carry_out(self, command)
 
     def _set(self, name: str, settings: Settings) -> None:
         old = self.settings
@@ -368,8 +359,8 @@ class Engine:
     # -- actions ---------------------------------------------------------------------------------------------------
     def _earliest(self, beat: float) -> float:
         """``beat``, or later if the generator would not have time to sample the answer's first notes by then."""
-        lead = ANSWER_LEAD_SECONDS * self.clock.bpm / 60.0
-        return max(beat, self.clock.beat_at(self.now()) + lead)
+        seconds = DRAFT_LEAD_SECONDS if self.drafts.short_lead(self.settings) else ANSWER_LEAD_SECONDS
+        return max(beat, self.clock.beat_at(self.now()) + seconds * self.clock.bpm / 60.0)
 
     def _boundary(self, beat: float) -> float:
         return self.clock.next_boundary(self._earliest(beat), self.settings.quantize)
@@ -392,7 +383,6 @@ class Engine:
                 self._request(action)
 
     def _request(self, action: RequestAnswer) -> None:
-        key = self.auto_key()
         with self._lock:
             self._next_request += 1
             request_id = self._next_request
@@ -404,10 +394,21 @@ class Engine:
             while len(ids) > 64:  # appended plans long since played
                 ids.discard(min(ids))
         self.stats.answers += 1
-        bias = self.preferences.bias() if self.preferences is not None else None
-        job = answer_job(action, request_id, self.settings, self._call, key, self.mood_key(), bias, self._velocity_at)
+        ended = self._heard_at if self._heard_at is not None else self.now()  # meant to start at once: timed
+        if action.tag == "answer" and self.clock.time_at(action.start_beat) - ended <= 2 * ANSWER_LEAD_SECONDS:
+            self.stats.answer_asked(action.start_beat, ended)
+        bias = self._bias()
+        job = self.drafts.take(action, request_id, self.settings, bias, self._velocity_at)
+        job = job or self._answer_job(action, request_id, bias)
         self.generator.submit(job)
         self._emit(ev.AnswerRequested(action.tag, action.start_beat, action.beats, self.now(), job.controls))
+
+    def _bias(self) -> np.ndarray | None:
+        return self.preferences.bias() if self.preferences is not None else None
+
+    def _answer_job(self, action: RequestAnswer, request_id: int, bias: np.ndarray | None) -> Answer:
+        call, key = self._call, self.auto_key()
+        return answer_job(action, request_id, self.settings, call, key, self.mood_key(), bias, self._velocity_at)
 
     def _wanted(self, tag: str, request_id: int) -> bool:
         with self._lock:

@@ -85,6 +85,11 @@ class Mode:
     def poll(self, beat: float) -> list[Action]:
         return []
 
+    def speculation(self, beat: float) -> RequestAnswer | None:
+        """The answer this mode would ask for if the phrase ended at ``beat`` (what the engine drafts ahead, see
+        :mod:`cocomposer.engine.drafts`), or None when no phrase end is in sight."""
+        return None
+
     def answer_planned(self, end_beat: float) -> None:
         """The generator says when the answer it planned ends."""
         self.answer_end = end_beat
@@ -164,6 +169,13 @@ class CallResponse(Mode):
 
     def trigger(self, beat: float) -> list[Action]:
         return self._barge_in(beat) + self._answer(beat) if self.state == "listening" else []
+
+    def speculation(self, beat: float) -> RequestAnswer | None:
+        """While the player is silent within a phrase, the answer a phrase end at ``beat`` would bring."""
+        if self.state != "listening" or self.phrase_start is None or self.held:
+            return None
+        beats = self.answer_bars() * self.settings.beats_per_bar
+        return RequestAnswer(self.boundary(beat), beats, "answer", self.settings.out_channel)
 
     def phrase_end_due(self) -> float | None:
         """The beat at which the current phrase will count as ended, if nothing else is played."""

@@ -31,6 +31,8 @@ class EngineStatus:
     late_dropped: int  # note-ons due too long ago to be played
     output_offset: float  # seconds every note is sent ahead of (negative) or after its beat
     first_note_seconds: tuple[float, ...]  # recent: sampling start to an answer's first note
+    reaction_seconds: tuple[float, ...]  # recent: phrase end to the answer's first note-on sent (as the bench measures)
+    lateness_seconds: tuple[float, ...]  # recent: each note-on sent minus when it was due
     step_seconds: tuple[float, ...]  # recent: one model step
     scheduler_error: str | None  # why the scheduler stopped, if it did
 
@@ -57,12 +59,16 @@ class EngineStatus:
             late_dropped=engine.scheduler.late_dropped,
             output_offset=engine.scheduler.output_offset,
             first_note_seconds=tuple(engine.stats.first_note_seconds.copy()),
+            reaction_seconds=tuple(engine.stats.reaction_seconds.copy()),
+            lateness_seconds=tuple(engine.scheduler.lateness.copy()),
             step_seconds=tuple(engine.generator.step_seconds.copy()),
             scheduler_error=None if error is None else f"{type(error).__name__}: {error}",
         )
 
     def first_note_median_ms(self) -> float | None:
-        return 1000 * median(self.first_note_seconds) if self.first_note_seconds else None
+        """Phrase end to the first note-on sent (as the bench measures), median; else sampling start to first note."""
+        seconds = self.reaction_seconds or self.first_note_seconds
+        return 1000 * median(seconds) if seconds else None
 
     def line(self) -> str:
         """One line for a terminal: what ``status`` prints."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from cocomposer import midi_bytes as mb
 from cocomposer.engine import events as ev
-from cocomposer.engine.worker import Relocate
+from cocomposer.engine.jobs import Relocate
 from cocomposer.midi import ports
 
 

@@ -10,6 +10,13 @@ to its state before the plan and hears the part that sounded, then the player's 
 
 * nothing more if the plan was cancelled (barge-in, panic, a replan): the rest never sounds;
 * the rest of the plan again if it plays on (barge-in off, an accompaniment between replans).
+
+Drafts: while the player is silent in the middle of a phrase, the engine keeps asking for a :class:`Draft` of the
+answer it would ask for if the phrase ended now (again whenever that answer would start on another tick). The worker
+samples the draft's first note and pauses, holding the model as it stands. When the phrase end is confirmed (silence,
+the end-of-phrase CC, a trigger), the :class:`Answer` names the draft, and the worker hands over the notes already
+sampled and samples on from there: the first note is waiting. Any other job (a player's note, a new meter, ...)
+first puts the model back as it was before the draft, which nobody heard.
 """
 
 from __future__ import annotations
@@ -25,67 +32,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from cocomposer.engine.events import AnswerPlanned, EngineError, Event, FirstNote
+from cocomposer.engine.jobs import Answer, Draft, ForgetPlayer, Listen, Relocate, SetMeter
 from cocomposer.engine.scheduler import ScheduledNote
-from cocomposer.model.continuation import continue_from
+from cocomposer.model.continuation import Continuer
 from cocomposer.model.player import PlayerModel
 from cocomposer.model.runtime import ModelState, OnnxModel
-from cocomposer.model.sampling import Controls
 from cocomposer.model.shape import Cadence, Groove, swing, unswung_tick
 from cocomposer.music import codec
-from cocomposer.music.keys import Key
 
 JOB_QUEUE_SIZE = 10_000  # jobs waiting for the worker; beyond this they are dropped and counted in dropped_jobs
 MAX_PLANS = 64  # appended plans kept for rewinding; older ones count as played
+DRAFT_TICKS = codec.TICKS_PER_BEAT  # a draft is sampled up to its first finished note, or this far into the answer
 
 
-@dataclass(frozen=True)
-class Listen:
-    """A player's note message (kind 'on' or 'off') at a beat of the session clock."""
+@dataclass
+class _Drafted:
+    """A draft being held: the model's and encoder's state before it, and the paused sampler."""
 
-    kind: str
-    pitch: int
-    beat: float
-
-
-@dataclass(frozen=True)
-class ForgetPlayer:
-    """The player model forgets what it learned (the `forget` command, a new session)."""
-
-
-@dataclass(frozen=True)
-class SetMeter:
-    """The music's meter from now on; bar lines fall on multiples of a bar from beat 0 (as every clock counts)."""
-
-    meter: codec.Meter
-
-
-@dataclass(frozen=True)
-class Relocate:
-    """The session clock jumped from beat ``old`` to ``new`` (a DAW's Start or Song Position Pointer). The model's
-    own timeline never goes back: from now on it hears session beats moved by whole bars (so bar lines stay bar
-    lines), placed where the old timeline stopped, so what the player plays next is not heard squashed into one
-    tick (a jump back) nor after hundreds of bars of silence (a jump on)."""
-
-    old: float
-    new: float
-
-
-@dataclass(frozen=True)
-class Answer:
-    request_id: int
-    start_beat: float
-    beats: float
-    tag: str
-    channel: int  # 1..16, as the player counts them
-    controls: Controls
-    velocity: int | Callable[[float], int]
-    style: str
-    mood: str
-    replace: bool = True
-    cadence: float = 0.0  # strength of the close in the answer's last bar (needs ``key``)
-    key: Key | None = None  # the key the player is in, as the engine estimates it
-    swing: float = 0.0  # the call's share of late off-beat eighths: a swung call gets a swung answer
-    syncopation: float = 0.0  # the call's share of onsets on the sixteenth e and a (see Groove)
+    job: Answer
+    model_before: ModelState
+    encoder_before: codec.StreamEncoder
+    plan_tick: int
+    lead: list[int]
+    sampler: Continuer
+    conditioning: tuple[int, int] = (0, 0)  # the model's style and mood before (a discarded draft leaves them)
 
 
 @dataclass
@@ -120,7 +90,8 @@ class Generator:
         self.schedule = schedule
         self.emit = emit
         self.wanted = wanted
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.answers = 0  # answers begun: the next one (or its draft) samples from its own seeded generator
         self.jobs: queue.Queue = queue.Queue(maxsize=JOB_QUEUE_SIZE)
         self.encoder = codec.StreamEncoder()
         self.player = PlayerModel()  # what the player played, learned here as it arrives (never on a timing thread)
@@ -128,6 +99,9 @@ class Generator:
         self.offset_ticks = 0  # the model's timeline minus the session clock's, in ticks (see Relocate)
         self.step_seconds: deque[float] = deque(maxlen=2000)
         self.dropped_jobs = 0
+        self.submitted = 0
+        self.draft: _Drafted | None = None
+        self.drafts = {"sampled": 0, "taken": 0, "discarded": 0}
         self._thread = threading.Thread(target=self._run, name="cocomposer-generator", daemon=True)
         self._stop = threading.Event()
         self.idle = threading.Event()
@@ -138,6 +112,7 @@ class Generator:
         self._thread.start()
 
     def submit(self, job: object) -> None:
+        self.submitted += 1  # the engine tells from this whether a draft it asked for is still held
         try:
             self.idle.clear()
             self.jobs.put_nowait(job)
@@ -170,7 +145,11 @@ class Generator:
             if job is None:
                 break
             try:
-                if isinstance(job, Listen):
+                if not isinstance(job, Draft) and not (isinstance(job, Answer) and self._holds(job)):
+                    self._discard_draft()
+                if isinstance(job, Draft):
+                    self._draft(job)
+                elif isinstance(job, Listen):
                     self._listen(job)
                 elif isinstance(job, SetMeter):
                     self.model.set_meter(job.meter, self.offset_ticks % job.meter.bar_ticks)
@@ -298,12 +277,36 @@ class Generator:
 
         self._cut_at(codec.beats_to_ticks(beat), player_tokens)
 
-    def _answer(self, job: Answer) -> None:
-        started = time.perf_counter()
-        start_beat = job.start_beat + self.offset_ticks / codec.TICKS_PER_BEAT  # on the model's timeline
-        if self.plans and job.replace:
-            self._cut_at(codec.beats_to_ticks(start_beat))  # else the new plan follows the outstanding ones
-        del self.plans[: max(0, len(self.plans) - MAX_PLANS + 1)]
+    def _model_beat(self, beat: float) -> float:
+        return beat + self.offset_ticks / codec.TICKS_PER_BEAT
+
+    def _start_tick(self, job: Answer) -> int:
+        """The model tick at which ``job`` would start, from where the encoder stands now."""
+        return max(codec.beats_to_ticks(self._model_beat(job.start_beat)), self.encoder.tick)
+
+    def _holds(self, job: Answer) -> bool:
+        """Whether the held draft is the one ``job`` takes over, starting within a tick of where it was drafted (the
+        answer then plays from ``job.start_beat``; the model heard its lead silence up to a tick longer or shorter)."""
+        return (
+            self.draft is not None
+            and job.draft != 0
+            and self.draft.job.request_id == job.draft
+            and abs(self._model_beat(job.start_beat) * codec.TICKS_PER_BEAT - self.draft.sampler.start_tick) <= 1.0
+        )
+
+    def _discard_draft(self) -> None:
+        """Put the model back as it was before the draft (nobody heard it)."""
+        if self.draft is not None:
+            self.model.restore(self.draft.model_before)
+            self.model.style, self.model.mood = self.draft.conditioning
+            self.encoder = self.draft.encoder_before
+            self.draft = None
+            self.drafts["discarded"] += 1
+
+    def _begin(self, job: Answer) -> _Drafted:
+        """Move the model to ``job``'s start and make its sampler; the state before is kept for rewinding."""
+        start_beat = self._model_beat(job.start_beat)
+        conditioning = (self.model.style, self.model.mood)
         self.model.set_style(job.style)
         self.model.set_mood(job.mood)
         before_model, before_encoder = self.model.snapshot(), copy.deepcopy(self.encoder)
@@ -311,6 +314,51 @@ class Generator:
         lead = self.encoder.advance(start_beat)
         self._step_all(lead)
         start_tick = self.encoder.tick
+        cadence = None
+        if job.cadence > 0 and job.key is not None:
+            end_tick = start_tick + codec.beats_to_ticks(job.beats)
+            cadence = Cadence(job.key, job.cadence, self.model.meter, end_tick, self.model.bar_origin, start_tick)
+        sampler = Continuer(
+            self.model,
+            self.encoder,
+            job.controls,
+            np.random.default_rng(None if self.seed is None else [self.seed, self.answers]),
+            job.beats,
+            mimic=self.player.context() if job.controls.mimic > 0 else None,
+            cadence=cadence,
+            groove=Groove(job.syncopation, self.model.bar_origin),
+        )
+        return _Drafted(job, before_model, before_encoder, plan_tick, lead, sampler, conditioning)
+
+    def _draft(self, job: Draft) -> None:
+        self._discard_draft()  # a draft for another start
+        tick = codec.beats_to_ticks(self._model_beat(job.answer.start_beat))
+        while self.plans and self.plans[0].end_tick <= tick:
+            self.plans.pop(0)  # sounded in full
+        if self.plans:
+            return  # an answer is still planned: the next one is asked for over it, not drafted
+        drafted = self._begin(job.answer)
+        sampler = drafted.sampler
+        self.draft = drafted
+        self.drafts["sampled"] += 1
+        horizon = sampler.start_tick + DRAFT_TICKS
+        steps_before, started = self.model.steps, time.perf_counter()
+        sampler.run(pause=lambda: bool(sampler.notes) or self.encoder.tick >= horizon or not self.jobs.empty())
+        self.step_seconds.append((time.perf_counter() - started) / max(1, self.model.steps - steps_before))
+
+    def _answer(self, job: Answer) -> None:
+        started = time.perf_counter()
+        if self._holds(job):
+            drafted, self.draft = self.draft, None
+            self.drafts["taken"] += 1
+        else:
+            if self.plans and job.replace:
+                self._cut_at(codec.beats_to_ticks(self._model_beat(job.start_beat)))  # else it follows the plans
+            drafted = self._begin(job)
+        self.answers += 1  # a draft and the answer that takes it over sample alike; discarded drafts change nothing
+        del self.plans[: max(0, len(self.plans) - MAX_PLANS + 1)]
+        sampler = drafted.sampler
+        start_tick = sampler.start_tick
         offset = job.start_beat - start_tick / codec.TICKS_PER_BEAT  # off-grid starts (quantize off) keep their time
         wanted = [True]
         first = [True]
@@ -338,32 +386,22 @@ class Generator:
                 first[0] = False
                 self.emit(FirstNote(job.request_id, time.perf_counter() - started))
 
+        for note in sorted(sampler.notes):  # a draft's notes, sampled before the phrase end was confirmed
+            if not stop_now():
+                on_note(note)
         steps_before = self.model.steps
-        cadence = None
-        if job.cadence > 0 and job.key is not None:
-            end_tick = start_tick + codec.beats_to_ticks(job.beats)
-            cadence = Cadence(job.key, job.cadence, self.model.meter, end_tick, self.model.bar_origin, start_tick)
-        result = continue_from(
-            self.model,
-            self.encoder,
-            job.controls,
-            self.rng,
-            job.beats,
-            should_stop=stop_now,
-            on_note=on_note,
-            mimic=self.player.context() if job.controls.mimic > 0 else None,
-            cadence=cadence,
-            groove=Groove(job.syncopation, self.model.bar_origin),
-        )
+        sampler.on_note = on_note
+        sampler.run(should_stop=stop_now)
+        result = sampler.result()
         self.step_seconds.extend([(time.perf_counter() - started) / max(1, self.model.steps - steps_before)])
         self.plans.append(
             _Plan(
                 job.tag,
                 job.request_id,
-                before_model,
-                before_encoder,
-                lead + result.tokens,
-                plan_tick,
+                drafted.model_before,
+                drafted.encoder_before,
+                drafted.lead + result.tokens,
+                drafted.plan_tick,
                 result.end_tick,
                 job.swing,
             )

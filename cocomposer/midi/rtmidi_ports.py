@@ -15,6 +15,7 @@ from cocomposer.console.quiet import captured_stderr
 from cocomposer.errors import BackendLostError, PortError
 from cocomposer.midi import jack_watch
 from cocomposer.midi.port_base import MidiIn, MidiOut, Sink, as_message
+from cocomposer.midi.stamps import DriverClock
 from cocomposer.midi_bytes import SYSEX, split_messages
 
 _log = logging.getLogger(__name__)
@@ -22,12 +23,13 @@ GUARD_PORT = "sysex guard"  # the port of an input's sysex guard: never listed, 
 
 
 class RtMidiIn(MidiIn):
-    """An opened ``rtmidi.MidiIn``. Receives sysex and MIDI clock; ignores active sensing.
+    """An opened ``rtmidi.MidiIn``. Receives every message (the engine lets active sensing go).
 
     Messages are read by a small thread of its own that polls RtMidi's queue every ``POLL_SECONDS``, timestamps
     and hands them to the sink: python-rtmidi's callback path loses and garbles messages that arrive within one JACK
     period (a chord, a burst), while its queue keeps them all (measured: 15 of 6,000 lost through the callback, none
-    by polling). A batch found at one poll is timestamped backwards from the poll time with RtMidi's own deltas.
+    by polling). Each message is stamped with the time the driver received it (RtMidi's delta times placed on our
+    clock by :class:`~cocomposer.midi.stamps.DriverClock`), so the poll delays a message but does not mis-stamp it.
     What arrives is split into well-formed messages (:func:`~cocomposer.midi_bytes.split_messages`); the malformed
     pieces are dropped and counted in :attr:`malformed`.
 
@@ -59,7 +61,7 @@ class RtMidiIn(MidiIn):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.malformed = 0
-        midi.ignore_types(sysex=False, timing=False, active_sense=True)
+        midi.ignore_types(sysex=False, timing=False, active_sense=False)  # see stamps: RtMidi drops none
 
     @property
     def lost(self) -> str | None:
@@ -97,6 +99,7 @@ class RtMidiIn(MidiIn):
 
     def _poll(self, midi: rtmidi.MidiIn, sink: Sink) -> None:
         batch: list[tuple[list[int], float]] = []
+        clock = DriverClock()
         guard, guard_due = self._guard, time.monotonic()
         while not self._stop.is_set():
             event = midi.get_message()
@@ -105,12 +108,8 @@ class RtMidiIn(MidiIn):
                 event = midi.get_message()
             if batch:
                 now = self._now_ns()
-                later = 0.0  # seconds from each message to the last of the batch
-                stamped = []
-                for message, delta in reversed(batch):
-                    stamped.append((now - int(later * 1e9), message))
-                    later += delta
-                for t_ns, data in reversed(stamped):
+                for data, delta in batch:
+                    t_ns = clock.stamp(delta, now)
                     messages, dropped = split_messages(data)
                     self.malformed += dropped
                     for message in messages:
@@ -149,9 +148,14 @@ class RtMidiOut(MidiOut):
     an error, and nothing is sent once the JACK watch says the server stopped."""
 
     JACK_LARGEST = 16_380
+    # RtMidi's JACK close waits for one cycle to write what is queued, but JACK2 (asynchronous by default) hands a
+    # port's output to the ports it is connected to in the cycle after: closing sooner than that lost the last
+    # note-off on the way (1 exit on SIGINT in 10 loaded runs of the JACK tests). Close this long after a send.
+    JACK_SETTLE_SECONDS = 0.02
 
     def __init__(self, midi: rtmidi.MidiOut, name: str, watch: jack_watch.JackWatch | None = None) -> None:
         self.name = name
+        self._last_send = -1.0
         self._midi: rtmidi.MidiOut | None = midi
         self._watch = watch
         self._largest = self.JACK_LARGEST if midi.get_current_api() == rtmidi.API_UNIX_JACK else None
@@ -182,12 +186,16 @@ class RtMidiOut(MidiOut):
                 raise PortError(f"MIDI output {self.name!r} is closed; cannot send {message!r}")
             try:
                 self._midi.send_message(data)
+                self._last_send = time.monotonic()
             except rtmidi.RtMidiError as err:
                 raise PortError(f"could not send {message!r} to MIDI output {self.name!r}: {err}") from err
 
     def close(self) -> None:
         with self._lock:
             midi, self._midi = self._midi, None
+        settle = self.JACK_SETTLE_SECONDS - (time.monotonic() - self._last_send)
+        if midi is not None and self._largest is not None and self.lost is None and settle > 0:
+            time.sleep(settle)
         if midi is not None:
             _close_output(midi, self.lost)
         if self._watch is not None and self.jack_name is not None:

@@ -71,65 +71,110 @@ def continue_from(
         lead = encoder.advance(start_beat)
         if lead:
             model.feed(lead)
-    start_tick = encoder.tick
-    if mimic is not None:
-        mimic.advance_to(start_tick)
-    end_tick = start_tick + codec.beats_to_ticks(beats)
-    max_ticks = codec.beats_to_ticks(MAX_NOTE_BEATS)
-    tokens: list[int] = []
-    own: dict[int, int] = {}  # pitch -> onset tick, for the notes this answer opened
-    notes: list[codec.Note] = []
+    sampler = Continuer(model, encoder, controls, rng, beats, velocity, mimic, cadence, groove)
+    sampler.on_note = on_note
+    sampler.run(should_stop)
+    return sampler.result()
 
-    def close(pitch: int) -> None:
-        onset = own.pop(pitch)
-        note = codec.Note(onset / codec.TICKS_PER_BEAT, encoder.tick / codec.TICKS_PER_BEAT, pitch, velocity)
-        notes.append(note)
-        if on_note:
-            on_note(note)
 
-    budget = 40 * max(1, end_tick - start_tick)  # a hard stop far above any musical answer
-    while encoder.tick < end_tick and budget > 0 and not (should_stop and should_stop()):
-        budget -= 1
+class Continuer:
+    """:func:`continue_from` as an object that can pause: the live generator samples the start of an answer before
+    the phrase is known to have ended (a draft), and goes on from there once it is (see
+    :mod:`cocomposer.engine.worker`). The answer starts where ``encoder`` stands."""
+
+    def __init__(
+        self,
+        model: OnnxModel,
+        encoder: codec.StreamEncoder,
+        controls: Controls,
+        rng: np.random.Generator,
+        beats: float,
+        velocity: int = 80,
+        mimic: MimicContext | None = None,
+        cadence: Cadence | None = None,
+        groove: Groove | None = None,
+    ) -> None:
+        self.model, self.encoder, self.controls, self.rng = model, encoder, controls, rng
+        self.velocity, self.mimic, self.cadence, self.groove = velocity, mimic, cadence, groove
+        self.start_tick = encoder.tick
+        if mimic is not None:
+            mimic.advance_to(self.start_tick)
+        self.end_tick = self.start_tick + codec.beats_to_ticks(beats)
+        self.tokens: list[int] = []
+        self.notes: list[codec.Note] = []  # closed so far, in the order they closed
+        self.own: dict[int, int] = {}  # pitch -> onset tick, for the notes this answer opened and has not closed
+        self.on_note: Callable[[codec.Note], None] | None = None
+        self.done = False
+        self._budget = 40 * max(1, self.end_tick - self.start_tick)  # a hard stop far above any musical answer
+        self._max_ticks = codec.beats_to_ticks(MAX_NOTE_BEATS)
+
+    def run(self, should_stop: Callable[[], bool] | None = None, pause: Callable[[], bool] | None = None) -> bool:
+        """Sample on until the answer's end (then close what it holds), ``should_stop()`` (also closes), or
+        ``pause()`` (leaves everything as it is, to go on with another ``run``). True once the answer is done."""
+        while not self.done:
+            if self.encoder.tick >= self.end_tick or self._budget <= 0 or (should_stop and should_stop()):
+                self._close_all()
+            elif pause is not None and pause():
+                return False
+            else:
+                self._step()
+        return True
+
+    def result(self) -> Continuation:
+        return Continuation(self.tokens, sorted(self.notes), self.start_tick, self.encoder.tick)
+
+    def _step(self) -> None:
+        model, encoder, controls, own = self.model, self.encoder, self.controls, self.own
+        self._budget -= 1
         ages = {pitch: encoder.tick - onset for pitch, onset in own.items()}
-        onsets = end_tick - encoder.tick >= controls.min_note_ticks  # a note started now could not reach its length
+        onsets = self.end_tick - encoder.tick >= controls.min_note_ticks  # a note started now could reach its length
         lean = None
-        if mimic is not None and controls.mimic > 0:
-            heard = mimic.log_probs()
+        if self.mimic is not None and controls.mimic > 0:
+            heard = self.mimic.log_probs()
             lean = None if heard is None else controls.mimic * heard
-        if cadence is not None:
-            if cadence.closed:  # the closing note rings to the bar line
+        if self.cadence is not None:
+            if self.cadence.closed:  # the closing note rings to the bar line
                 onsets, ages = False, {}
-            elif (close_lean := cadence.lean(encoder.tick)) is not None:
+            elif (close_lean := self.cadence.lean(encoder.tick)) is not None:
                 lean = close_lean if lean is None else lean + close_lean
-        if groove is not None and (groove_lean := groove.lean(encoder.tick, model.logits)) is not None:
+        if self.groove is not None and (groove_lean := self.groove.lean(encoder.tick, model.logits)) is not None:
             lean = groove_lean if lean is None else lean + groove_lean
-        token = model.sample(controls, rng, encoder.sounding.keys(), ages, onsets, lean)
+        token = model.sample(controls, self.rng, encoder.sounding.keys(), ages, onsets, lean)
         if codec.is_shift(token):
             # Never step past the end of the answer, and close notes held too long.
-            token = codec.shift_token(min(codec.shift_ticks(token), end_tick - encoder.tick))
+            token = codec.shift_token(min(codec.shift_ticks(token), self.end_tick - encoder.tick))
             later = encoder.tick + codec.shift_ticks(token)
-            forced = [p for p, onset in own.items() if later - onset > max_ticks]
+            forced = [p for p, onset in own.items() if later - onset > self._max_ticks]
             if forced:
                 token = codec.off_token(forced[0])
-        model.step(token)
-        encoder.observe([token])
-        tokens.append(token)
-        if mimic is not None:
-            mimic.push(token)
+        self._take(token)
+        if self.mimic is not None:
+            self.mimic.push(token)
         if codec.is_on(token):
             own[codec.token_pitch(token)] = encoder.tick
-            if cadence is not None:
-                cadence.heard(codec.token_pitch(token), encoder.tick)
+            if self.cadence is not None:
+                self.cadence.heard(codec.token_pitch(token), encoder.tick)
         elif codec.is_off(token):
-            close(codec.token_pitch(token))
-    for pitch in sorted(own):
-        token = codec.off_token(pitch)
-        model.step(token)
-        encoder.observe([token])
-        tokens.append(token)
-        close(pitch)
-    notes.sort()
-    return Continuation(tokens, notes, start_tick, encoder.tick)
+            self._close(codec.token_pitch(token))
+
+    def _take(self, token: int) -> None:
+        self.model.step(token)
+        self.encoder.observe([token])
+        self.tokens.append(token)
+
+    def _close(self, pitch: int) -> None:
+        onset = self.own.pop(pitch)
+        tpb = codec.TICKS_PER_BEAT
+        note = codec.Note(onset / tpb, self.encoder.tick / tpb, pitch, self.velocity)
+        self.notes.append(note)
+        if self.on_note:
+            self.on_note(note)
+
+    def _close_all(self) -> None:
+        for pitch in sorted(self.own):
+            self._take(codec.off_token(pitch))
+            self._close(pitch)
+        self.done = True
 
 
 def mood_of(notes: list[codec.Note]) -> str:

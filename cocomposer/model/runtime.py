@@ -94,6 +94,52 @@ class ModelState:
     tick: int
 
 
+class _BoundStep:
+    """One step on buffers bound once (onnxruntime's I/O binding): the inputs written in place, the state handed
+    between two buffers by two bindings taken in turn, the logits written into one. No array and no feed dict is
+    made per step, and onnxruntime's per-run checks of a feed dict are skipped: a step took a sixth less time
+    (measured 120 -> 100 us, median, on the shipped model)."""
+
+    def __init__(self, session, info: ModelInfo, cond_scale: np.ndarray | None) -> None:
+        self._session = session
+        self.ints = np.zeros(6, dtype=np.int64)  # token, phase, bar_position, style, mood, meter: STEP_INPUTS[:6]
+        self.states = (np.zeros(info.state_shape, np.float32), np.zeros(info.state_shape, np.float32))
+        self.logits = np.zeros((1, info.vocab_size), np.float32)
+        self.turn = 0  # states[turn] is the input of the next step
+        logits_name, state_name = (o.name for o in session.get_outputs())
+        self.bindings = [session.io_binding(), session.io_binding()]
+        for turn, binding in enumerate(self.bindings):
+            for i, name in enumerate(STEP_INPUTS[:6]):
+                binding.bind_cpu_input(name, self.ints[i : i + 1])  # backed by the array itself, not a copy
+            binding.bind_cpu_input("state", self.states[turn])
+            binding.bind_ortvalue_output(logits_name, _ort_value(self.logits))
+            binding.bind_ortvalue_output(state_name, _ort_value(self.states[1 - turn]))
+        self.scale = None
+        if cond_scale is not None:
+            self.bind_scale(cond_scale)
+
+    def bind_scale(self, cond_scale: np.ndarray) -> None:
+        self.scale = cond_scale
+        for binding in self.bindings:
+            binding.bind_cpu_input("cond_scale", np.ascontiguousarray(cond_scale, dtype=np.float32))
+
+    def run(self, state: np.ndarray, run_options) -> np.ndarray:
+        """One step from ``state`` (the inputs already in :attr:`ints`); returns the new state, a buffer of its own
+        that the step after next overwrites."""
+        if state is not self.states[self.turn]:  # set from outside: reset, restore
+            np.copyto(self.states[self.turn], state)
+        self._session.run_with_iobinding(self.bindings[self.turn], run_options)
+        self.turn ^= 1
+        return self.states[self.turn]
+
+
+def _ort_value(array: np.ndarray):
+    """An OrtValue backed by ``array``'s memory (onnxruntime on the CPU writes an output there, copying nothing)."""
+    import onnxruntime as ort
+
+    return ort.OrtValue.ortvalue_from_numpy(array)
+
+
 class OnnxModel:
     """One model, one session of listening and playing, stepped one token at a time."""
 
@@ -107,6 +153,7 @@ class OnnxModel:
         self.cond_scale = np.array(PLAYING_STRENGTH, dtype=np.float32)
         self._has_scale = "cond_scale" in {i.name for i in session.get_inputs()}
         self._run_options = None  # onnxruntime's RunOptions for each step (the check at load runs quietly)
+        self._bound: _BoundStep | None = None  # once the model is known to fit (see load): steps on bound buffers
         self.reset()
 
     @classmethod
@@ -132,6 +179,7 @@ class OnnxModel:
             model._check_fits()
         finally:
             model._run_options = None
+        model._bound = _BoundStep(session, info, model.cond_scale if model._has_scale else None)
         return model
 
     def _check_fits(self) -> None:
@@ -201,8 +249,18 @@ class OnnxModel:
         self.steps = 0
 
     def step(self, token: int) -> np.ndarray:
-        """Feed one token; returns the logits for the next one."""
+        """Feed one token; returns the logits for the next one (an array of their own)."""
         self.tick += codec.shift_ticks(token)
+        bound = self._bound
+        if bound is not None:
+            bar = codec.bar_position(self.tick, self.meter, self.bar_origin)
+            bound.ints[:] = (token, self.tick % codec.TICKS_PER_BEAT, bar, self.style, self.mood, self.meter.index)
+            if self._has_scale and self.cond_scale is not bound.scale:
+                bound.bind_scale(self.cond_scale)
+            self.state = bound.run(self.state, self._run_options)
+            self.logits = bound.logits[0].copy()
+            self.steps += 1
+            return self.logits
         feeds = {
             "token": np.array([token], dtype=np.int64),
             "phase": np.array([self.tick % codec.TICKS_PER_BEAT], dtype=np.int64),

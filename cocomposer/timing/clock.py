@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -95,6 +96,8 @@ class Clock(ABC):
     anchor (beat, time) running on at :attr:`bpm` while :attr:`running`, never past :meth:`_limit`; a stopped clock
     holds its anchor beat and puts any later beat at ``math.inf``."""
 
+    SPIN_SECONDS = float(os.environ.get("COCOMPOSER_SPIN_SECONDS", "0.0003"))  # see wait_until; 0: never spin
+
     def __init__(self, now: Now = time.perf_counter, beats_per_bar: int = 4) -> None:
         if not callable(now):
             raise ConfigError(f"now must be a callable returning monotonic seconds, got {now!r}")
@@ -171,13 +174,24 @@ class Clock(ABC):
             self._listeners = [c for c in self._listeners if c != callback]
 
     def wait_until(self, cond: threading.Condition, deadline: float) -> None:
-        """Wait on held ``cond`` until ``deadline`` or a notify (callers re-check); a FakeClock base waits itself."""
+        """Wait on held ``cond`` until ``deadline`` or a notify (callers re-check); a FakeClock base waits itself.
+
+        A thread's timed wait wakes up to a millisecond late on a busy machine, so the wait ends ``SPIN_SECONDS``
+        early and the last fraction is spent yielding in a loop, with ``cond`` let go (a notify then is not waited
+        for: the caller re-checks at the deadline, at most that fraction later)."""
         if self._fake is not None:
             self._fake.wait_until(cond, deadline)
         elif deadline == math.inf:
             cond.wait()
-        elif (timeout := deadline - self._now()) > 0:
-            cond.wait(timeout)
+        elif (timeout := deadline - self._now()) > self.SPIN_SECONDS:
+            cond.wait(timeout - self.SPIN_SECONDS)
+        elif timeout > 0:
+            cond.release()
+            try:
+                while self._now() < deadline:
+                    time.sleep(0)  # lets go of the GIL: the other threads run while this one spins
+            finally:
+                cond.acquire()
 
     def _emit(self, event: str, beat: float) -> None:
         """Call listeners (outside the lock); one failing listener is logged and does not stop the others."""

@@ -17,7 +17,7 @@ from cocomposer.bench import model as bench_model
 from cocomposer.bench import runner as bench
 from cocomposer.bench.live import LiveConfig, analyse, measure_live
 from cocomposer.bench.report import STEP_P99, Row, Target, fmt, fmt_summary, format_table, machine_facts
-from cocomposer.bench.stats import Summary, median, percentile, ratio, window_median
+from cocomposer.bench.stats import Summary, median, percentile, ratio, token_split, window_median
 from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.music import codec
@@ -121,6 +121,22 @@ def test_rows_and_targets_judge_the_step_p99() -> None:
         judged = {t["name"]: t for t in bench.targets(report)}
         assert judged["model step p99"]["verdict"] == verdict
         assert judged["start-up to ready (median)"]["verdict"] == "n/a"
+
+
+def test_sampling_is_judged_against_the_step_it_follows() -> None:
+    with pytest.raises(ValueError):
+        token_split([1e-4, 1e-4], [5e-5])
+    for sampling, verdict in ((5e-5, "pass"), (2e-4, "MISS")):
+        split = token_split([1e-4, 1e-4, 3e-4], [sampling] * 3)
+        assert split["step_ms"]["median"] == pytest.approx(0.1)
+        assert split["step_plus_sampling_ms"]["median"] == pytest.approx(0.1 + sampling * 1e3)
+        report = {"step": _step_report(1.0)}
+        report["step"]["onnxruntime"]["per_token"] = split
+        table = format_table(bench.build_rows(report, bench.QUICK))
+        line = next(line for line in table.splitlines() if "sampling / step" in line)
+        assert line.endswith(verdict) and f"{split['sampling_over_step_median']:.3g}x" in line
+        judged = {t["name"]: t for t in bench.targets(report)}
+        assert judged["sampling / model step per token (median)"]["verdict"] == verdict
 
 
 def test_config_from_args() -> None:

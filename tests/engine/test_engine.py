@@ -20,9 +20,10 @@ import pytest
 from cocomposer.engine import commands as cmd
 from cocomposer.engine import events as ev
 from cocomposer.engine.core import INBOUND_LIMIT, Engine
+from cocomposer.engine.jobs import Answer, Listen
 from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.engine.settings import MODES, Settings
-from cocomposer.engine.worker import Answer, Generator, Listen
+from cocomposer.engine.worker import Generator
 from cocomposer.midi import ports
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.model.sampling import Controls
@@ -196,10 +197,12 @@ def test_a_phrase_is_answered_in_range_on_the_out_channel_with_every_note_closed
 def test_a_bass_call_is_answered_in_the_bass_register_learned_by_the_player_model(rig) -> None:
     r = rig(bars=0.0)  # bars auto, default range: the answer follows the call
     bass = [(40, 0.0, 0.45), (43, 0.5, 0.95), (45, 1.0, 1.45), (43, 1.5, 1.95), (40, 2.0, 2.9)]
-    end = r.answer(bass)
-    planned = r.hooked(ev.AnswerPlanned)[-1]
-    assert planned.end_beat - math.ceil(end - 1e-9) <= 4 + 1, "bars auto: one bar for a one-bar call"
-    pitches = [p for _, p in r.answer_ons()]
+    for _ in range(4):  # a one-bar answer in the bass is often a bar of rest (9 of 16 seeds): call again
+        end = r.answer(bass)
+        planned = r.hooked(ev.AnswerPlanned)[-1]
+        assert planned.end_beat - math.ceil(end - 1e-9) <= 4 + 1, "bars auto: one bar for a one-bar call"
+        if pitches := [p for _, p in r.answer_ons()]:
+            break
     assert pitches and all(35 <= p <= 50 for p in pitches), f"within the call's range +-5: {pitches}"
     r.wait_generator_idle()
     assert r.engine.generator.player.tokens_learned >= 10, "the player model learned the call as it was played"

@@ -267,7 +267,8 @@ def test_a_relocation_releases_the_keys_the_player_holds(rig) -> None:
 def test_after_a_jump_back_the_model_hears_the_players_rhythm_not_every_note_on_one_tick(model: OnnxModel) -> None:
     """The clock jumped from beat 101 back to 0: the notes played next are heard half a beat apart, as played (the
     model's own timeline goes on from where it was, moved by whole bars), not squashed onto the tick it had reached."""
-    from cocomposer.engine.worker import Generator, Listen, Relocate
+    from cocomposer.engine.jobs import Listen, Relocate
+    from cocomposer.engine.worker import Generator
     from cocomposer.music import codec
 
     generator = Generator(model, lambda notes, request_id: True, lambda event: None, seed=1)

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from cocomposer.engine.core import Engine
+from cocomposer.engine.jobs import Answer, ForgetPlayer, Listen
 from cocomposer.engine.settings import Settings
-from cocomposer.engine.worker import Answer, ForgetPlayer, Generator, Listen
+from cocomposer.engine.worker import Generator
 from cocomposer.midi import ports
 from cocomposer.model.continuation import Conversation, continue_from, continue_notes, prime
 from cocomposer.model.player import FLOOR, PlayerModel, absolute, relative

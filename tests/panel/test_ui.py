@@ -258,8 +258,8 @@ def test_piano_roll_shows_player_and_ai_notes(panel: Panel, midi: LoopbackMidi, 
     assert all(n.tag == "answer" and n.start_beat >= now - 0.05 for n in panel.roll.upcoming)
     qtbot.waitUntil(lambda: panel.roll.model.count("ai") >= 1, timeout=WAIT)
     assert not panel.roll.grab().isNull()  # paints player notes, AI notes and what is coming
-    qtbot.waitUntil(lambda: "first note -" not in panel.latency_label.text(), timeout=5000)
-    assert "model step p50" in panel.latency_label.text()
+    qtbot.waitUntil(lambda: "sent vs due p99 -" not in panel.latency_label.text(), timeout=5000)
+    assert "model step p50" in panel.latency_label.text() and "phrase end -> first note" in panel.latency_label.text()
 
 
 def test_like_and_dislike_move_the_bias_and_write_jsonl(

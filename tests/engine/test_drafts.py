@@ -1,0 +1,104 @@
+"""Drafts (cocomposer.engine.drafts and the generator's Draft job): the start of an answer sampled while the phrase
+might still go on, taken over when the phrase end is confirmed, and forgotten without a trace when it is not."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import pytest
+
+from cocomposer.engine import events as ev
+from cocomposer.engine.core import ANSWER_LEAD_SECONDS
+from cocomposer.engine.drafts import DRAFT_LEAD_SECONDS
+from cocomposer.engine.jobs import Answer, Draft, Listen
+from cocomposer.engine.worker import Generator
+from cocomposer.model.runtime import OnnxModel
+from cocomposer.model.sampling import Controls
+from tests.engine.test_engine import CC, PHRASE, rig  # noqa: F401 (the fixture)
+from tests.support.midi import unmatched
+
+CALL = [(60, 0.0, 0.45), (64, 0.5, 0.95), (67, 1.0, 1.45), (65, 1.5, 2.4)]
+
+
+@pytest.fixture(scope="module")
+def model() -> OnnxModel:
+    return OnnxModel.load()
+
+
+def _generator(model: OnnxModel, seed: int) -> tuple[Generator, list]:
+    scheduled: list = []
+    model.reset()
+    generator = Generator(model, lambda notes, request_id: scheduled.extend(notes) or True, lambda e: None, seed=seed)
+    for pitch, on, off in CALL:
+        generator._listen(Listen("on", pitch, on))
+        generator._listen(Listen("off", pitch, off))
+    return generator, scheduled
+
+
+JOB = Answer(7, 4.0, 4.0, "answer", 1, Controls(mimic=0.5), 80, "folk", "major")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_answer_taken_from_its_draft_is_the_answer_sampled_at_once(model: OnnxModel, seed: int) -> None:
+    at_once, direct = _generator(model, seed)
+    at_once._answer(JOB)
+    drafted, taken = _generator(model, seed)
+    drafted._draft(Draft(JOB))
+    assert drafted.draft is not None and drafted.draft.sampler.tokens, "the draft sampled the answer's start"
+    drafted._answer(dataclasses.replace(JOB, request_id=8, draft=7, start_beat=4.03))  # within a tick of it
+    assert drafted.drafts["taken"] == 1
+    shifted = [dataclasses.replace(n, start_beat=n.start_beat - 0.03, end_beat=n.end_beat - 0.03) for n in taken]
+    assert [(n.pitch, round(n.start_beat, 6), round(n.end_beat, 6)) for n in shifted] == [
+        (n.pitch, round(n.start_beat, 6), round(n.end_beat, 6)) for n in direct
+    ], "the same notes, from where the answer really starts"
+
+
+def test_a_draft_not_taken_leaves_the_model_as_if_it_never_was(model: OnnxModel) -> None:
+    plain, _ = _generator(model, 3)
+    plain._listen(Listen("on", 72, 3.0))
+    expected = model.snapshot()
+    drafted, scheduled = _generator(model, 3)
+    drafted._draft(Draft(JOB))
+    drafted._discard_draft()  # what the worker does before any other job: here, the player plays on
+    drafted._listen(Listen("on", 72, 3.0))
+    assert np.array_equal(model.state, expected.state) and model.tick == expected.tick
+    assert drafted.drafts["discarded"] == 1 and not scheduled, "a draft is never played"
+    taken = drafted._holds(dataclasses.replace(JOB, draft=7))
+    assert not taken, "and cannot be taken over afterwards"
+
+
+def test_a_phrase_end_cc_takes_the_draft_and_the_answer_starts_at_once(rig) -> None:  # noqa: F811
+    r = rig(quantize="off", phrase_end_cc=85, silence=16.0, bars=1.0)
+    end, _ = r.play(CALL)
+    r.wait_until_beat(end + 0.5)  # silent for a while: the draft is waiting
+    assert r.engine.settle(10)
+    sent = time.perf_counter()
+    r.player.send((CC, 85, 127))
+    requested = r.wait_hook(ev.AnswerRequested)[-1]
+    r.wait_hook(ev.AnswerPlanned)
+    assert r.engine.drafts.taken == 1 and r.engine.generator.drafts["taken"] == 1, "the answer took its draft over"
+    lead = r.engine.time_at(requested.start_beat) - sent
+    assert 0 < lead < DRAFT_LEAD_SECONDS + 0.004 < ANSWER_LEAD_SECONDS, f"the answer starts {lead * 1e3:.2f} ms on"
+    r.wait_out(lambda events: not unmatched(events) and len(events) > 2, "the answer plays and every note closes")
+    reaction = r.engine.status().reaction_seconds
+    planned = r.hooked(ev.NotesScheduled)[0].notes[0].start_beat
+    if abs(planned - requested.start_beat) < 1e-6:  # the answer opens with a note: its reaction was timed
+        assert len(reaction) == 1 and 0 < reaction[0] < 0.05, f"phrase end to first note-on sent: {reaction}"
+    else:
+        assert reaction == (), "an answer that opens with a rest has no reaction to time"
+
+
+def test_a_note_played_after_a_draft_gets_an_answer_of_its_own(rig) -> None:  # noqa: F811
+    r = rig(quantize="off", phrase_end_cc=85, silence=16.0, bars=1.0)
+    end, _ = r.play(CALL)
+    r.wait_until_beat(end + 0.5)
+    assert r.engine.settle(10)
+    asked = r.engine.drafts.asked
+    assert asked >= 1, "drafted while the player was silent"
+    r.play(PHRASE)  # the phrase goes on: the draft is discarded, the model hears the notes
+    r.player.send((CC, 85, 127))
+    r.wait_hook(ev.AnswerPlanned)
+    assert r.engine.generator.drafts["discarded"] >= 1
+    r.wait_out(lambda events: not unmatched(events), "every note closes")
