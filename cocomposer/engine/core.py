@@ -26,7 +26,7 @@ from cocomposer.engine import commands as cmd
 from cocomposer.engine import events as ev
 from cocomposer.engine.call import CallMemory, answer_job
 from cocomposer.engine.control import carry_out
-from cocomposer.engine.drafts import DRAFT_LEAD_SECONDS, Drafts
+from cocomposer.engine.drafts import DRAFT_LEAD_SECONDS, Drafts, bias_of
 from cocomposer.engine.held import HeldKeys
 from cocomposer.engine.jobs import Answer, Listen, SetMeter
 from cocomposer.engine.modes import Action, CancelAnswer, RequestAnswer, make_mode
@@ -238,7 +238,8 @@ class Engine:
         self._perform(self.mode.poll(beat))
         self._set_state(self.mode.state)
         speculate = lambda: self.mode.speculation(self.clock.beat_at(self.now()))  # noqa: E731 (the phrase ends now)
-        self.drafts.refresh(speculate, self.settings, self._bias(), lambda a, n: self._answer_job(a, n, self._bias()))
+        bias = bias_of(self.preferences)
+        self.drafts.refresh(speculate, self.settings, bias, lambda a, n: self._answer_job(a, n, bias))
         if self.scheduler.error is not None and not self._scheduler_error_reported:
             self._scheduler_error_reported = True
             error = self.scheduler.error
@@ -394,17 +395,14 @@ class Engine:
             while len(ids) > 64:  # appended plans long since played
                 ids.discard(min(ids))
         self.stats.answers += 1
-        ended = self._heard_at if self._heard_at is not None else self.now()  # meant to start at once: timed
+        ended = self._heard_at or self.now()  # meant to start at once: timed
         if action.tag == "answer" and self.clock.time_at(action.start_beat) - ended <= 2 * ANSWER_LEAD_SECONDS:
             self.stats.answer_asked(action.start_beat, ended)
-        bias = self._bias()
+        bias = bias_of(self.preferences)
         job = self.drafts.take(action, request_id, self.settings, bias, self._velocity_at)
         job = job or self._answer_job(action, request_id, bias)
         self.generator.submit(job)
         self._emit(ev.AnswerRequested(action.tag, action.start_beat, action.beats, self.now(), job.controls))
-
-    def _bias(self) -> np.ndarray | None:
-        return self.preferences.bias() if self.preferences is not None else None
 
     def _answer_job(self, action: RequestAnswer, request_id: int, bias: np.ndarray | None) -> Answer:
         call, key = self._call, self.auto_key()

@@ -6,7 +6,7 @@ now, and again whenever that answer would start on another tick of the model's g
 off; at the next beat or bar line otherwise). When the phrase end is confirmed (the silence elapsed, the
 end-of-phrase CC, a trigger), the answer takes the draft over if nothing reached the generator since (a player's
 note, a new meter, a relocation: each makes the generator discard it), the settings and the panel's likes are the
-same, and it starts within a tick of the draft's start. Then its first notes are already sampled, and the answer
+same, and it starts on the draft's tick. Then its first notes are already sampled, and the answer
 starts ``DRAFT_LEAD_SECONDS`` after the phrase end instead of ``ANSWER_LEAD_SECONDS``.
 """
 
@@ -24,6 +24,11 @@ from cocomposer.engine.worker import Generator
 from cocomposer.music import codec
 
 DRAFT_LEAD_SECONDS = 0.001  # a drafted answer starts this long after the phrase end: handing its first notes over
+
+
+def bias_of(preferences: object | None) -> np.ndarray | None:
+    """The logit bias of the panel's likes (``preferences.bias()``), or None."""
+    return preferences.bias() if preferences is not None else None  # type: ignore[attr-defined]
 
 
 class Drafts:
@@ -64,7 +69,7 @@ class Drafts:
         if action is None:
             self.job = None
             return
-        if self._matches(action, settings, bias, ticks=0):
+        if self._matches(action, settings, bias):
             return
         self._next += 1
         job = build(action, self._next)
@@ -82,7 +87,7 @@ class Drafts:
     ) -> Answer | None:
         """The answer job for ``action`` that takes the draft over (starting at ``action.start_beat``), or None."""
         job, self.job = self.job, None
-        if job is None or not self._matches(action, settings, bias, ticks=1, job=job):
+        if job is None or not self._matches(action, settings, bias, job=job):
             return None
         self.taken += 1
         return dataclasses.replace(
@@ -96,7 +101,7 @@ class Drafts:
         )
 
     def _matches(
-        self, action: RequestAnswer, settings: Settings, bias: np.ndarray | None, ticks: int, job: Answer | None = None
+        self, action: RequestAnswer, settings: Settings, bias: np.ndarray | None, job: Answer | None = None
     ) -> bool:
         job = job or self.job
         if job is None or self.generator.submitted != self._mark or settings is not self._settings:
@@ -104,8 +109,6 @@ class Drafts:
         same_bias = (bias is None and self._bias is None) or (
             bias is not None and self._bias is not None and np.array_equal(bias, self._bias)
         )
-        # within ``ticks`` of the tick the draft starts on (the generator checks the same on the model's timeline)
-        near = abs(action.start_beat * codec.TICKS_PER_BEAT - codec.beats_to_ticks(job.start_beat)) <= ticks
-        if ticks == 0:
-            near = codec.beats_to_ticks(action.start_beat) == codec.beats_to_ticks(job.start_beat)
+        # on the tick the draft starts on (the generator checks the same on the model's timeline)
+        near = codec.beats_to_ticks(action.start_beat) == codec.beats_to_ticks(job.start_beat)
         return same_bias and near and action.tag == job.tag and abs(action.beats - job.beats) < 1e-9

@@ -154,6 +154,7 @@ class CallResponse(Mode):
     """The player plays a phrase; after a silence (or at a maximum length) cocomposer answers for N bars."""
 
     name = "call-response"
+    DRAFT_BARS = 2.0  # drafts stop this long after the silence window (see speculation)
 
     def on_note_on(self, pitch: int, beat: float) -> list[Action]:
         actions = self._barge_in(beat)
@@ -172,8 +173,10 @@ class CallResponse(Mode):
 
     def speculation(self, beat: float) -> RequestAnswer | None:
         """While the player is silent within a phrase, the answer a phrase end at ``beat`` would bring."""
-        if self.state != "listening" or self.phrase_start is None or self.held:
+        if self.state != "listening" or self.phrase_start is None or self.held or self.last_event is None:
             return None
+        if beat - self.last_event > self.settings.silence + self.DRAFT_BARS * self.settings.beats_per_bar:
+            return None  # a long silence (continue mode waits for its trigger): no drafts, whose lead grows with it
         beats = self.answer_bars() * self.settings.beats_per_bar
         return RequestAnswer(self.boundary(beat), beats, "answer", self.settings.out_channel)
 

@@ -285,13 +285,14 @@ class Generator:
         return max(codec.beats_to_ticks(self._model_beat(job.start_beat)), self.encoder.tick)
 
     def _holds(self, job: Answer) -> bool:
-        """Whether the held draft is the one ``job`` takes over, starting within a tick of where it was drafted (the
-        answer then plays from ``job.start_beat``; the model heard its lead silence up to a tick longer or shorter)."""
+        """Whether the held draft is the one ``job`` takes over, starting on the same tick (the answer then plays
+        from ``job.start_beat``, as one sampled afresh would)."""
         return (
             self.draft is not None
             and job.draft != 0
             and self.draft.job.request_id == job.draft
-            and abs(self._model_beat(job.start_beat) * codec.TICKS_PER_BEAT - self.draft.sampler.start_tick) <= 1.0
+            and max(codec.beats_to_ticks(self._model_beat(job.start_beat)), self.draft.plan_tick)
+            == self.draft.sampler.start_tick
         )
 
     def _discard_draft(self) -> None:
@@ -332,6 +333,8 @@ class Generator:
 
     def _draft(self, job: Draft) -> None:
         self._discard_draft()  # a draft for another start
+        if not self.jobs.empty():
+            return  # a newer draft, or the player, is waiting: drafting this one would only hold them up
         tick = codec.beats_to_ticks(self._model_beat(job.answer.start_beat))
         while self.plans and self.plans[0].end_tick <= tick:
             self.plans.pop(0)  # sounded in full
@@ -343,7 +346,11 @@ class Generator:
         self.drafts["sampled"] += 1
         horizon = sampler.start_tick + DRAFT_TICKS
         steps_before, started = self.model.steps, time.perf_counter()
-        sampler.run(pause=lambda: bool(sampler.notes) or self.encoder.tick >= horizon or not self.jobs.empty())
+        try:
+            sampler.run(pause=lambda: bool(sampler.notes) or self.encoder.tick >= horizon or not self.jobs.empty())
+        except Exception:
+            self._discard_draft()  # the model goes back as it was; the answer is sampled afresh
+            raise
         self.step_seconds.append((time.perf_counter() - started) / max(1, self.model.steps - steps_before))
 
     def _answer(self, job: Answer) -> None:

@@ -47,7 +47,7 @@ def test_an_answer_taken_from_its_draft_is_the_answer_sampled_at_once(model: Onn
     drafted, taken = _generator(model, seed)
     drafted._draft(Draft(JOB))
     assert drafted.draft is not None and drafted.draft.sampler.tokens, "the draft sampled the answer's start"
-    drafted._answer(dataclasses.replace(JOB, request_id=8, draft=7, start_beat=4.03))  # within a tick of it
+    drafted._answer(dataclasses.replace(JOB, request_id=8, draft=7, start_beat=4.03))  # on the same tick
     assert drafted.drafts["taken"] == 1
     shifted = [dataclasses.replace(n, start_beat=n.start_beat - 0.03, end_beat=n.end_beat - 0.03) for n in taken]
     assert [(n.pitch, round(n.start_beat, 6), round(n.end_beat, 6)) for n in shifted] == [
