@@ -102,7 +102,7 @@ class PianoRoll(QWidget):
 
     def refresh_upcoming(self) -> list[ScheduledNote]:
         try:
-            self.upcoming = list(self.pending())
+            self.upcoming = [n for n in self.pending() if n.ended]  # one whose end is not sampled yet: drawn later
         except Exception:  # an engine being rebuilt: show nothing coming
             self.upcoming = []
         return self.upcoming

@@ -86,6 +86,7 @@ class _Recorder:
         self.requested: list[tuple[int, float]] = []  # (t_ns, start_beat)
         self.note_ons: list[tuple[float, int]] = []  # (send time in s, pitch), tag "answer"
         self.handed: list[tuple[int, ScheduledNote]] = []  # (t_ns the generator handed it over, note)
+        self._seen: set[tuple[float, int]] = set()
         self.late = 0
         self.errors: list[str] = []
 
@@ -95,8 +96,11 @@ class _Recorder:
                 self.requested.append((int(event.time * 1e9), event.start_beat))
             elif isinstance(event, ev.NoteOut) and event.tag == "answer" and event.on:
                 self.note_ons.append((event.time, event.pitch))
-            elif isinstance(event, ev.NotesScheduled):
-                self.handed.extend((int(event.time * 1e9), n) for n in event.notes if n.tag == "answer")
+            elif isinstance(event, ev.NotesScheduled):  # a note-on handed early comes again with its end: once
+                for note in event.notes:
+                    if note.tag == "answer" and (note.start_beat, note.pitch) not in self._seen:
+                        self._seen.add((note.start_beat, note.pitch))
+                        self.handed.append((int(event.time * 1e9), note))
             elif isinstance(event, ev.ControlIn) and event.number == self.phrase_end_cc:
                 self.phrase_end_ccs.append(int(event.time * 1e9))
             elif isinstance(event, ev.NoteIn):

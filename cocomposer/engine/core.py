@@ -82,7 +82,7 @@ class Engine:
         self._request_ids: dict[str, set[int]] = {"answer": set(), "accompany": set()}
         self._next_request = 0
         self.scheduler = Scheduler(midi_out, clock, output_offset=output_offset, hooks=self._on_scheduler_event)
-        self.generator = Generator(model, self._schedule, self._emit, seed=seed, wanted=self._wanted)
+        self.generator = Generator(model, self._schedule, self._emit, seed, self._wanted, early_onsets=True)
         self.generator.submit(SetMeter(self.settings.model_meter))
         self.drafts = Drafts(self.generator)  # answers sampled before the phrase end is confirmed (engine.drafts)
         self.mode = make_mode(self.settings, self._boundary, self._earliest)
@@ -92,9 +92,8 @@ class Engine:
         self._running = threading.Event()
         self._stopped = self._scheduler_error_reported = False
         self._heard_at: float | None = None  # the stamp of the MIDI message being handled
-        self._state = "listening"
+        self._state, self._last_answer_id = "listening", None
         self.last_answer: list[ScheduledNote] = []  # the notes of the latest call-and-response answer, as planned
-        self._last_answer_id: int | None = None
         self.preferences = None  # an object whose bias() is added to the logits of every answer (the panel's ratings)
 
     # -- life cycle ------------------------------------------------------------------------------------------------
@@ -413,7 +412,8 @@ class Engine:
             return request_id in self._request_ids.get(tag, ())
 
     def _schedule(self, notes: list[ScheduledNote], request_id: int) -> bool:
-        """Called by the generator for each finished note: False once its request is no longer wanted."""
+        """Called by the generator for each note-on as it is sampled, then with the note's end (see the scheduler);
+        False once its request is no longer wanted."""
         with self._lock:
             if not notes or request_id not in self._request_ids.get(notes[0].tag, ()):
                 return False
@@ -421,7 +421,7 @@ class Engine:
             if notes[0].tag == "answer":
                 if request_id != self._last_answer_id:
                     self._last_answer_id, self.last_answer = request_id, []
-                self.last_answer = [*self.last_answer, *notes]  # a new list: readers on other threads see a whole one
+                self.last_answer = [*self.last_answer, *(n for n in notes if n.ended)]  # a new list: read whole
         self._emit(ev.NotesScheduled(tuple(notes), request_id, self.now()))
         return True
 

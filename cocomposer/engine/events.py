@@ -98,8 +98,10 @@ class TransportIn:
 
 @dataclass(frozen=True)
 class NotesScheduled:
-    """Notes the generator finished and the engine handed to the scheduler, as the scheduler holds them (its
-    ``ScheduledNote.channel`` counts 0..15, as MIDI status bytes do: the one exception to 1..16 here)."""
+    """Notes the generator sampled and the engine handed to the scheduler, as the scheduler holds them (its
+    ``ScheduledNote.channel`` counts 0..15, as MIDI status bytes do: the one exception to 1..16 here). An answer's
+    note is handed over as soon as its note-on is sampled, with ``end_beat`` ``math.inf`` (``note.ended`` False),
+    and again, ended, when its note-off is sampled."""
 
     notes: tuple[ScheduledNote, ...]
     request_id: int

@@ -7,6 +7,11 @@ events and by clock events. :meth:`Scheduler.run_due` does one pass synchronousl
 
 The scheduler owns every note it opens: a note-on for a sounding (channel, pitch) first closes it, a note-off is sent
 only by the note that holds the key, and :meth:`Scheduler.panic` closes everything it opened.
+
+A note may be scheduled before its end is known (``end_beat`` = ``math.inf``: the generator hands each note-on over
+as soon as it is sampled). The same note scheduled again with its end (same tag, channel, pitch and start) completes
+it: its note-off is scheduled then, unless it was dropped or closed meanwhile. A note still without an end is closed
+when its tag is cancelled or replaced, by the watchdog, and by panic; its end, when it comes after that, plays nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from cocomposer.engine.notes import ScheduledNote
 from cocomposer.errors import ConfigError
 from cocomposer.midi_bytes import ALL_NOTES_OFF, CONTROL_CHANGE, NOTE_OFF, NOTE_ON, SUSTAIN, well_formed
 from cocomposer.timing.clock import Clock
@@ -34,32 +40,6 @@ Hook = Callable[[str, "ScheduledNote | None", tuple[int, ...], float], None]
 
 class MidiSink(Protocol):
     def send(self, message: Sequence[int]) -> None: ...
-
-
-@dataclass(frozen=True)
-class ScheduledNote:
-    """One note to play, in beats on the scheduler's clock. Channel is 0..15."""
-
-    start_beat: float
-    end_beat: float
-    pitch: int
-    velocity: int
-    channel: int
-    tag: str = "answer"
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.start_beat) and math.isfinite(self.end_beat)):
-            raise ConfigError(f"note beats must be finite, got {self.start_beat}..{self.end_beat}")
-        if self.end_beat < self.start_beat:
-            raise ConfigError(f"a note must end at or after its start, got {self.start_beat}..{self.end_beat}")
-        for name, value, low, high in (("pitch", self.pitch, 0, 127), ("velocity", self.velocity, 1, 127),
-                                       ("channel", self.channel, 0, 15)):  # fmt: skip
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ConfigError(f"note {name} must be an integer within {low}..{high}, got {value!r}")
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return self.channel, self.pitch
 
 
 @dataclass
@@ -121,6 +101,8 @@ class Scheduler:
         self._heap: list[_Entry] = []
         self._seq = itertools.count()
         self._open: dict[tuple[int, int], _Open] = {}
+        self._unended: dict[tuple[str, int, int], ScheduledNote] = {}  # (tag, channel, pitch): end not known yet
+        self._dropped: dict[tuple[str, int, int], ScheduledNote] = {}  # the same, cancelled: their end plays nothing
         self._channels: set[int] = set()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -187,12 +169,18 @@ class Scheduler:
 
     # -- commands ----------------------------------------------------------------------------------------------
 
-    def schedule(self, notes: Iterable[ScheduledNote]) -> None:
+    def schedule(self, notes: Iterable[ScheduledNote]) -> list[ScheduledNote]:
+        """Schedule ``notes``; one with its end that completes a note scheduled without one (see the module's
+        docstring) only schedules that end. Returns the notes that were new (not completions)."""
         batch = _checked(notes)
+        new = []
         with self._cond:
             for note in batch:
-                self._push(note)
+                if not self._complete(note):
+                    self._push(note)
+                    new.append(note)
             self._cond.notify_all()
+        return new
 
     def replace(self, tag: str, notes: Iterable[ScheduledNote], *, close_sounding: bool = False) -> None:
         """Swap the pending future of ``tag`` for ``notes`` (all of that tag), atomically.
@@ -207,8 +195,13 @@ class Scheduler:
         calls: list[tuple[str, ScheduledNote | None, tuple[int, ...], float]] = []
         with self._cond:
             self._drop_pending(tag, keep_sounding_offs=not close_sounding)
-            if close_sounding:
-                self._close_where(lambda o: o.note is not None and o.note.tag == tag, self._clock.now(), calls)
+
+            def closes(o: _Open) -> bool:  # a sounding note without an end has no note-off to keep
+                return o.note is not None and o.note.tag == tag and (close_sounding or not o.note.ended)
+
+            self._close_where(closes, self._clock.now(), calls)
+            for key in [k for k in self._unended if k[0] == tag]:
+                self._dropped[key] = self._unended.pop(key)
             for note in batch:
                 self._push(note)
             self._cond.notify_all()
@@ -225,6 +218,8 @@ class Scheduler:
         with self._cond:
             now = self._clock.now()
             self._heap.clear()
+            self._dropped.update(self._unended)
+            self._unended.clear()
             self._close_where(lambda o: True, now, calls)
             for channel in sorted(self._channels):
                 self._send((CONTROL_CHANGE | channel, ALL_NOTES_OFF, 0), "message", None, now, calls)
@@ -286,7 +281,8 @@ class Scheduler:
             return set(self._open)
 
     def pending(self, tag: str | None = None) -> list[ScheduledNote]:
-        """Scheduled notes not yet started (of ``tag``, or all), by start beat."""
+        """Scheduled notes not yet started (of ``tag``, or all), by start beat (a note whose end is not known yet
+        has ``end_beat`` inf)."""
         with self._cond:
             entries = sorted(e for e in self._heap if e[3] == _ON and (tag is None or e[4].tag == tag))
         return [e[4] for e in entries]
@@ -295,8 +291,41 @@ class Scheduler:
 
     def _push(self, note: ScheduledNote) -> None:
         heapq.heappush(self._heap, (note.start_beat, 1, next(self._seq), _ON, note))
+        if note.ended:
+            self._push_off(note)
+        else:
+            self._unended[(note.tag, *note.key)] = note
+            self._dropped.pop((note.tag, *note.key), None)
+
+    def _push_off(self, note: ScheduledNote) -> None:
         phase = 0 if note.end_beat > note.start_beat else 2
         heapq.heappush(self._heap, (note.end_beat, phase, next(self._seq), _OFF, note))
+
+    def _complete(self, note: ScheduledNote) -> bool:
+        """If ``note`` gives the end of a note scheduled without one, schedule that end (where the note is still
+        pending or sounding) and return True."""
+        key = (note.tag, *note.key)
+        dropped = self._dropped.get(key)
+        if note.ended and dropped is not None and abs(dropped.start_beat - note.start_beat) <= 1e-9:
+            del self._dropped[key]
+            return True  # the note was closed or dropped before its end came: nothing to play
+        started = self._unended.get(key)
+        if started is None or not note.ended or abs(started.start_beat - note.start_beat) > 1e-9:
+            return False
+        del self._unended[key]
+        found = False
+        for i, entry in enumerate(self._heap):
+            if entry[3] == _ON and entry[4] is started:
+                self._heap[i] = (*entry[:4], note)  # same beat and order: the heap stays a heap
+                found = True
+                break
+        current = self._open.get(note.key)
+        if current is not None and current.note is started:
+            current.note = note
+            found = True
+        if found:
+            self._push_off(note)
+        return True
 
     def _due(self, beat: float) -> float:
         return self._clock.time_at(beat) + self.output_offset
@@ -327,6 +356,7 @@ class Scheduler:
     def _note_on(self, note: ScheduledNote, due: float, now: float, calls: list) -> None:
         message = (NOTE_ON | note.channel, note.pitch, note.velocity)
         if now - due > self.late_tolerance:
+            self._forget_unended(note)
             self.late_dropped += 1
             call = ("late", note, message, now)
             calls.append(call)
@@ -342,6 +372,13 @@ class Scheduler:
     def _note_off_now(self, key: tuple[int, int], current: _Open, now: float, calls: list) -> None:
         self._send((NOTE_OFF | key[0], key[1], 0), "note_off", current.note, now, calls)
         del self._open[key]
+        if current.note is not None:
+            self._forget_unended(current.note)
+
+    def _forget_unended(self, note: ScheduledNote) -> None:
+        """A note without an end that will not sound (on): its end, when it comes, schedules nothing."""
+        if not note.ended and self._unended.get((note.tag, *note.key)) is note:
+            self._dropped[(note.tag, *note.key)] = self._unended.pop((note.tag, *note.key))
 
     def _close_where(
         self, predicate: Callable[[_Open], bool], now: float, calls: list, *, watchdog: bool = False
@@ -359,6 +396,9 @@ class Scheduler:
             current = self._open.get(note.key)
             return keep_sounding_offs and entry[3] == _OFF and current is not None and current.note is note
 
+        for entry in self._heap:
+            if not keep(entry) and entry[3] == _ON:
+                self._forget_unended(entry[4])
         self._heap = [e for e in self._heap if keep(e)]
         heapq.heapify(self._heap)
 

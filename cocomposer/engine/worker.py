@@ -22,54 +22,28 @@ first puts the model back as it was before the draft, which nobody heard.
 from __future__ import annotations
 
 import copy
+import math
 import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from cocomposer.engine.events import AnswerPlanned, EngineError, Event, FirstNote
 from cocomposer.engine.jobs import Answer, Draft, ForgetPlayer, Listen, Relocate, SetMeter
+from cocomposer.engine.plans import Drafted, Plan
 from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.model.continuation import Continuer
 from cocomposer.model.player import PlayerModel
-from cocomposer.model.runtime import ModelState, OnnxModel
+from cocomposer.model.runtime import OnnxModel
 from cocomposer.model.shape import Cadence, Groove, swing, unswung_tick
 from cocomposer.music import codec
 
 JOB_QUEUE_SIZE = 10_000  # jobs waiting for the worker; beyond this they are dropped and counted in dropped_jobs
 MAX_PLANS = 64  # appended plans kept for rewinding; older ones count as played
 DRAFT_TICKS = codec.TICKS_PER_BEAT  # a draft is sampled up to its first finished note, or this far into the answer
-
-
-@dataclass
-class _Drafted:
-    """A draft being held: the model's and encoder's state before it, and the paused sampler."""
-
-    job: Answer
-    model_before: ModelState
-    encoder_before: codec.StreamEncoder
-    plan_tick: int
-    lead: list[int]
-    sampler: Continuer
-    conditioning: tuple[int, int] = (0, 0)  # the model's style and mood before (a discarded draft leaves them)
-
-
-@dataclass
-class _Plan:
-    """An answer the model has sampled ahead of time, kept so it can be rewound if interrupted."""
-
-    tag: str
-    request_id: int
-    model_before: ModelState
-    encoder_before: codec.StreamEncoder
-    tokens: list[int]  # from start_tick: the silence before the answer, then the answer
-    start_tick: int
-    end_tick: int
-    swing: float = 0.0  # the player hears it swung (see shape.swing); the model's timeline is straight
 
 
 class Generator:
@@ -80,27 +54,31 @@ class Generator:
         emit: Callable[[Event], None],
         seed: int | None = None,
         wanted: Callable[[str, int], bool] | None = None,
+        early_onsets: bool = False,
     ) -> None:
         """``schedule(notes, request_id)`` hands notes to the scheduler and returns False once that request was
         cancelled (the generator then stops sampling it); ``emit(event)`` reports to the engine's subscribers;
         ``wanted(tag, request_id)`` says whether an answer is still wanted: one that is not is no longer sampled, and
         a player's note rewinds it (without ``wanted``, answers are sampled until ``schedule`` refuses a note, and a
-        player's note rewinds every plan)."""
+        player's note rewinds every plan). ``early_onsets``: each note is handed over as soon as its note-on is
+        sampled (``end_beat`` ``math.inf``), then again with its end (see :mod:`cocomposer.engine.scheduler`);
+        otherwise once, when its end is sampled."""
         self.model = model
         self.schedule = schedule
         self.emit = emit
         self.wanted = wanted
         self.seed = seed
+        self.early_onsets = early_onsets
         self.answers = 0  # answers begun: the next one (or its draft) samples from its own seeded generator
         self.jobs: queue.Queue = queue.Queue(maxsize=JOB_QUEUE_SIZE)
         self.encoder = codec.StreamEncoder()
         self.player = PlayerModel()  # what the player played, learned here as it arrives (never on a timing thread)
-        self.plans: list[_Plan] = []  # sampled ahead, oldest first; each starts where the one before ended
+        self.plans: list[Plan] = []  # sampled ahead, oldest first; each starts where the one before ended
         self.offset_ticks = 0  # the model's timeline minus the session clock's, in ticks (see Relocate)
         self.step_seconds: deque[float] = deque(maxlen=2000)
         self.dropped_jobs = 0
         self.submitted = 0
-        self.draft: _Drafted | None = None
+        self.draft: Drafted | None = None
         self.drafts = {"sampled": 0, "taken": 0, "discarded": 0}
         self._thread = threading.Thread(target=self._run, name="cocomposer-generator", daemon=True)
         self._stop = threading.Event()
@@ -130,7 +108,7 @@ class Generator:
             self._thread.join(timeout)
 
     @property
-    def plan(self) -> _Plan | None:
+    def plan(self) -> Plan | None:
         """The newest plan not yet known to have sounded in full."""
         return self.plans[-1] if self.plans else None
 
@@ -233,7 +211,7 @@ class Generator:
         end_tick = max(p.end_tick for p in plans)
         replayed.extend(self._step_advance(end_tick))
         last = plans[-1]
-        self.plans = [_Plan(last.tag, last.request_id, before_model, before_encoder, replayed, start_tick, end_tick)]
+        self.plans = [Plan(last.tag, last.request_id, before_model, before_encoder, replayed, start_tick, end_tick)]
 
     def _replay(self, tick: int, token: int, own: set[int]) -> list[int]:
         """Move the model on to ``tick`` and hear one note token of a plan, unless the player changed that key."""
@@ -304,7 +282,7 @@ class Generator:
             self.draft = None
             self.drafts["discarded"] += 1
 
-    def _begin(self, job: Answer) -> _Drafted:
+    def _begin(self, job: Answer) -> Drafted:
         """Move the model to ``job``'s start and make its sampler; the state before is kept for rewinding."""
         start_beat = self._model_beat(job.start_beat)
         conditioning = (self.model.style, self.model.mood)
@@ -329,7 +307,7 @@ class Generator:
             cadence=cadence,
             groove=Groove(job.syncopation, self.model.bar_origin),
         )
-        return _Drafted(job, before_model, before_encoder, plan_tick, lead, sampler, conditioning)
+        return Drafted(job, before_model, before_encoder, plan_tick, lead, sampler, conditioning)
 
     def _draft(self, job: Draft) -> None:
         self._discard_draft()  # a draft for another start
@@ -347,14 +325,24 @@ class Generator:
         horizon = sampler.start_tick + DRAFT_TICKS
         steps_before, started = self.model.steps, time.perf_counter()
         try:
-            sampler.run(pause=lambda: bool(sampler.notes) or self.encoder.tick >= horizon or not self.jobs.empty())
+            sampler.run(pause=lambda: self._drafted_enough(sampler, horizon))
         except Exception:
             self._discard_draft()  # the model goes back as it was; the answer is sampled afresh
             raise
         self.step_seconds.append((time.perf_counter() - started) / max(1, self.model.steps - steps_before))
 
+    def _drafted_enough(self, sampler: Continuer, horizon: int) -> bool:
+        """A draft pauses at its first note-on (with early onsets; else at its first finished note), at ``horizon``,
+        or when another job waits."""
+        return (
+            bool(sampler.notes)
+            or (self.early_onsets and bool(sampler.own))
+            or self.encoder.tick >= horizon
+            or not self.jobs.empty()
+        )
+
     def _answer(self, job: Answer) -> None:
-        started = time.perf_counter()
+        began = time.perf_counter()
         if self._holds(job):
             drafted, self.draft = self.draft, None
             self.drafts["taken"] += 1
@@ -369,6 +357,7 @@ class Generator:
         offset = job.start_beat - start_tick / codec.TICKS_PER_BEAT  # off-grid starts (quantize off) keep their time
         wanted = [True]
         first = [True]
+        early: dict[int, ScheduledNote] = {}  # pitch -> a note handed over before its end was sampled
 
         def stop_now() -> bool:
             if wanted[0] and self.wanted is not None and not self.wanted(job.tag, job.request_id):
@@ -378,31 +367,47 @@ class Generator:
         def velocity_at(beat: float) -> int:
             return job.velocity(beat) if callable(job.velocity) else job.velocity
 
+        def hand(note: ScheduledNote) -> bool:
+            if not self.schedule([note], job.request_id):
+                wanted[0] = False
+                return False
+            if first[0]:
+                first[0] = False
+                self.emit(FirstNote(job.request_id, time.perf_counter() - began))
+            return True
+
+        def on_onset(pitch: int, tick: int) -> None:
+            if wanted[0]:
+                beat = swing([codec.Note(tick / codec.TICKS_PER_BEAT, tick / codec.TICKS_PER_BEAT, pitch, 1)],
+                             job.swing)[0].start + offset  # fmt: skip
+                note = ScheduledNote(beat, math.inf, pitch, velocity_at(beat), job.channel - 1, job.tag)
+                if hand(note):
+                    early[pitch] = note
+
         def on_note(note: codec.Note) -> None:
             if not wanted[0]:
                 return
             note = swing([note], job.swing)[0]  # the model hears its answer straight; the player hears it swung
+            opened = early.pop(note.pitch, None)
             beat = note.start + offset
-            scheduled = ScheduledNote(
-                beat, note.end + offset, note.pitch, velocity_at(beat), job.channel - 1, job.tag
-            )  # the scheduler counts channels 0..15
-            if not self.schedule([scheduled], job.request_id):
-                wanted[0] = False
-                return
-            if first[0]:
-                first[0] = False
-                self.emit(FirstNote(job.request_id, time.perf_counter() - started))
+            velocity = velocity_at(beat) if opened is None else opened.velocity
+            hand(ScheduledNote(beat, note.end + offset, note.pitch, velocity, job.channel - 1, job.tag))  # 0..15
 
         for note in sorted(sampler.notes):  # a draft's notes, sampled before the phrase end was confirmed
             if not stop_now():
                 on_note(note)
+        if self.early_onsets:
+            for pitch, tick in sorted(sampler.own.items(), key=lambda item: item[1]):  # and its note-ons
+                if not stop_now():
+                    on_onset(pitch, tick)
+            sampler.on_onset = on_onset
         steps_before = self.model.steps
         sampler.on_note = on_note
         sampler.run(should_stop=stop_now)
         result = sampler.result()
-        self.step_seconds.extend([(time.perf_counter() - started) / max(1, self.model.steps - steps_before)])
+        self.step_seconds.extend([(time.perf_counter() - began) / max(1, self.model.steps - steps_before)])
         self.plans.append(
-            _Plan(
+            Plan(
                 job.tag,
                 job.request_id,
                 drafted.model_before,
@@ -419,7 +424,7 @@ class Generator:
                 job.tag,
                 len(result.notes),
                 result.end_tick / codec.TICKS_PER_BEAT + offset,
-                time.perf_counter() - started,
+                time.perf_counter() - began,
                 stop_now(),
             )
         )

@@ -104,6 +104,7 @@ class Continuer:
         self.notes: list[codec.Note] = []  # closed so far, in the order they closed
         self.own: dict[int, int] = {}  # pitch -> onset tick, for the notes this answer opened and has not closed
         self.on_note: Callable[[codec.Note], None] | None = None
+        self.on_onset: Callable[[int, int], None] | None = None  # (pitch, tick) as soon as a note-on is sampled
         self.done = False
         self._budget = 40 * max(1, self.end_tick - self.start_tick)  # a hard stop far above any musical answer
         self._max_ticks = codec.beats_to_ticks(MAX_NOTE_BEATS)
@@ -154,6 +155,8 @@ class Continuer:
             own[codec.token_pitch(token)] = encoder.tick
             if self.cadence is not None:
                 self.cadence.heard(codec.token_pitch(token), encoder.tick)
+            if self.on_onset:
+                self.on_onset(codec.token_pitch(token), encoder.tick)
         elif codec.is_off(token):
             self._close(codec.token_pitch(token))
 

@@ -55,6 +55,33 @@ def test_an_answer_taken_from_its_draft_is_the_answer_sampled_at_once(model: Onn
     ], "the same notes, from where the answer really starts"
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_note_ons_handed_before_their_ends_make_the_same_answer(model: OnnxModel, seed: int) -> None:
+    """With early onsets each note-on reaches the scheduler before the model samples its end; the notes, once
+    ended, are those of an answer handed over note by note, drafted or not."""
+    plain, whole = _generator(model, seed)
+    plain._answer(JOB)
+    for drafted in (False, True):
+        early, handed = _generator(model, seed)
+        early.early_onsets = True
+        if drafted:
+            early._draft(Draft(JOB))
+            assert early.draft is not None and early.draft.sampler.own and not early.draft.sampler.notes, (
+                "a draft pauses at its first note-on"
+            )
+            early._answer(dataclasses.replace(JOB, request_id=8, draft=7))
+        else:
+            early._answer(JOB)
+        opened = [n for n in handed if not n.ended]
+        ended = [n for n in handed if n.ended]
+        assert opened and len(opened) == len(ended), "every note-on handed early, and every one ended after"
+        for n in ended:
+            first = next(i for i, m in enumerate(handed) if (m.pitch, m.start_beat) == (n.pitch, n.start_beat))
+            assert not handed[first].ended and handed.index(n) > first, "the note-on went first"
+        key = lambda n: (n.start_beat, n.pitch, n.end_beat)  # noqa: E731
+        assert sorted(ended, key=key) == sorted(whole, key=key)
+
+
 def test_a_draft_not_taken_leaves_the_model_as_if_it_never_was(model: OnnxModel) -> None:
     plain, _ = _generator(model, 3)
     plain._listen(Listen("on", 72, 3.0))

@@ -176,7 +176,7 @@ class JackRig:
         with self.hook_cond:
             self.events.append(event)
             if isinstance(event, ev.NotesScheduled):
-                self.scheduled.extend(event.notes)
+                self.scheduled.extend(n for n in event.notes if n.ended)  # as planned, once ended
             self.hook_cond.notify_all()
 
     def hooked_note_in(self) -> list[tuple[str, int]]:

@@ -104,7 +104,7 @@ class Rig:
         self.engine_in = ports.open_input(None, "jack", virtual_name=f"{name} in", client_name=name)
         self.engine_out = ports.open_output(None, "jack", virtual_name=f"{name} out", client_name=name)
         self.engine = Engine(model, self.engine_in, self.engine_out, settings, sync="midi-clock", seed=3)
-        self.engine.subscribe(lambda event: self.scheduled.extend(event.notes), ev.NotesScheduled)
+        self.engine.subscribe(lambda event: self.scheduled.extend(n for n in event.notes if n.ended), ev.NotesScheduled)
         self.clock_times: list[float] = []  # arrival of each timing clock at the engine (JACK may drop one)
         self.engine.subscribe(
             lambda event: event.status == TIMING_CLOCK and self.clock_times.append(event.time), ev.TransportIn

@@ -436,3 +436,109 @@ def test_a_refused_send_is_recorded_not_raised_and_the_rest_still_plays() -> Non
     assert isinstance(scheduler.error, OSError) and scheduler.send_errors == 1
     assert out.only() == [(ON, 60, 100), (OFF, 60, 0), (ON, 62, 100), (OFF, 62, 0)], "the notes after it still play"
     assert seen == ["note_on", "message", "note_off", "note_on", "note_off"], "hooks fire in the order sent"
+
+
+# -- notes handed over before their end is sampled (end_beat inf) --------------------------------------------------
+
+INF = float("inf")
+
+
+def test_a_note_on_is_sent_before_its_end_is_known_and_closed_when_it_comes() -> None:
+    fake, _clock, out, scheduler = make(120)
+    assert scheduler.schedule([note(0.0, INF, 60)]) == [note(0.0, INF, 60)]
+    run_until(fake, scheduler, 0.2)
+    assert out.messages == [(0.0, (ON, 60, 100))]
+    assert scheduler.schedule([note(0.0, 1.0, 60)]) == []  # the completion is not a new note
+    run_until(fake, scheduler, 2.0)
+    assert out.messages == [(0.0, (ON, 60, 100)), (0.5, (OFF, 60, 0))]
+    assert scheduler.open_notes() == set()
+
+
+def test_a_completion_before_the_note_on_is_due_plays_the_whole_note_once() -> None:
+    fake, _clock, out, scheduler = make(120)
+    scheduler.schedule([note(1.0, INF, 60)])
+    assert [n.end_beat for n in scheduler.pending()] == [INF]
+    scheduler.schedule([note(1.0, 1.5, 60)])
+    assert [n.end_beat for n in scheduler.pending()] == [1.5]
+    run_until(fake, scheduler, 5.0)
+    assert out.messages == [(0.5, (ON, 60, 100)), (0.75, (OFF, 60, 0))]
+
+
+def test_cancel_closes_a_note_without_an_end_and_its_late_end_sends_nothing() -> None:
+    fake, _clock, out, scheduler = make(120)
+    scheduler.schedule([note(0.0, INF, 60), note(2.0, INF, 64)])
+    run_until(fake, scheduler, 0.1)
+    scheduler.cancel("answer")
+    scheduler.schedule([note(0.0, 1.0, 60), note(2.0, 3.0, 64)])  # the generator's ends, after the cancel
+    run_until(fake, scheduler, 5.0)
+    assert out.only() == [(ON, 60, 100), (OFF, 60, 0)]
+
+
+def test_a_replan_keeps_ended_notes_ringing_and_closes_a_note_without_an_end() -> None:
+    fake, _clock, out, scheduler = make(120)
+    scheduler.schedule([note(0.0, 2.0, 60), note(0.0, INF, 64)])
+    run_until(fake, scheduler, 0.1)
+    scheduler.replace("answer", [])
+    assert out.only() == [(ON, 60, 100), (ON, 64, 100), (OFF, 64, 0)]
+    scheduler.schedule([note(0.0, 1.0, 64)])
+    run_until(fake, scheduler, 5.0)
+    assert out.only()[3:] == [(OFF, 60, 0)]
+
+
+def test_panic_and_a_late_drop_forget_a_note_without_an_end() -> None:
+    fake, _clock, out, scheduler = make(120)
+    scheduler.schedule([note(0.0, INF, 60)])
+    run_until(fake, scheduler, 0.1)
+    scheduler.panic()
+    scheduler.schedule([note(0.0, 1.0, 60)])
+    fake.set(5.0)
+    scheduler.schedule([note(0.0, INF, 62)])  # due 5 s ago: dropped late
+    scheduler.run_due()
+    scheduler.schedule([note(0.0, 1.0, 62)])
+    run_until(fake, scheduler, 10.0)
+    notes = [m for m in out.only() if m[0] & 0xF0 in (ON, OFF)]
+    assert notes == [(ON, 60, 100), (OFF, 60, 0)] and scheduler.late_dropped == 1
+    assert scheduler.open_notes() == set()
+
+
+def test_the_watchdog_closes_a_note_whose_end_never_comes() -> None:
+    fake, _clock, out, scheduler = make(120, max_note_seconds=2.0)
+    scheduler.schedule([note(0.0, INF, 60)])
+    run_until(fake, scheduler, 3.0)
+    assert out.messages == [(0.0, (ON, 60, 100)), (2.0, (OFF, 60, 0))] and scheduler.watchdog_closed == 1
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    notes=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 8), st.integers(60, 64)), max_size=12),
+    hand_end_at=st.lists(st.integers(0, 40), min_size=12, max_size=12),
+    cancel_at=st.one_of(st.none(), st.integers(0, 40)),
+)
+def test_notes_handed_before_their_end_each_close_once(notes, hand_end_at, cancel_at) -> None:
+    """Note-ons handed over first, their ends at random later times (some after a cancel): every note-on sent is
+    closed once, and no note-off is sent for a silent key."""
+    fake, clock, out, scheduler = make(120, max_note_seconds=60.0)
+    events = []
+    for i, (start, length, pitch) in enumerate(notes):
+        events.append((start, 0, note(start / 4, INF, pitch)))
+        events.append((max(start, hand_end_at[i]), 1, note(start / 4, (start + length) / 4, pitch)))
+    if cancel_at is not None:
+        events.append((cancel_at, 2, None))
+    for quarter, _, item in sorted(events, key=lambda e: (e[0], e[1])):
+        run_until(fake, scheduler, clock.time_at(quarter / 4))
+        if item is None:
+            scheduler.cancel("answer")
+        else:
+            scheduler.schedule([item])
+    run_until(fake, scheduler, clock.time_at(100.0))
+    assert scheduler.open_notes() == set()
+    sounding: set[tuple[int, int]] = set()
+    for _, (status, pitch, _velocity) in out.messages:
+        key = (status & 0x0F, pitch)
+        if status & 0xF0 == ON:
+            assert key not in sounding
+            sounding.add(key)
+        elif status & 0xF0 == OFF:
+            assert key in sounding
+            sounding.remove(key)
+    assert not sounding
