@@ -219,6 +219,11 @@ def main() -> int:
                 )
                 target = listener.stdout.readline().strip()
                 times = _plan(args.notes, seed=len(results))
+                name = f"{method}, {busy}"
+                # seen once: frames under pure Python never finished (killed after 400 s); say so and stop
+                watchdog = threading.Timer(times[-1] + 60, _give_up, (results, name, args.output, server))
+                watchdog.daemon = True
+                watchdog.start()
                 context = None if busy == "idle" else _Busy("model" if busy.startswith("model") else "python")
                 if context is not None:
                     context.__enter__()
@@ -229,17 +234,30 @@ def main() -> int:
                         context.__exit__()
                 out, _ = listener.communicate("", timeout=30)
                 arrivals = json.loads(out.strip().splitlines()[-1])
-                name = f"{method}, {busy}"
+                watchdog.cancel()
                 results[name] = _errors(plan, arrivals)
                 print(name, results[name], flush=True)
+                _write(results, args.output)
         probe.close()
         results["xruns"] = server.xruns()
     finally:
         server.stop()
-    if args.output:
-        with open(args.output, "w") as f:
-            json.dump(results, f, indent=1)
+    _write(results, args.output)
     return 0
+
+
+def _write(results: dict, path: str | None) -> None:
+    if path:
+        with open(path, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+def _give_up(results: dict, name: str, path: str | None, server: PrivateJackd) -> None:
+    results[name] = {"did_not_finish": True}
+    print(name, results[name], flush=True)
+    _write(results, path)
+    server.stop()
+    os._exit(3)
 
 
 if __name__ == "__main__":
