@@ -22,6 +22,7 @@ first puts the model back as it was before the draft, which nobody heard.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import queue
 import threading
@@ -393,17 +394,23 @@ class Generator:
             velocity = velocity_at(beat) if opened is None else opened.velocity
             hand(ScheduledNote(beat, note.end + offset, note.pitch, velocity, job.channel - 1, job.tag))  # 0..15
 
-        for note in sorted(sampler.notes):  # a draft's notes, sampled before the phrase end was confirmed
-            if not stop_now():
-                on_note(note)
-        if self.early_onsets:
-            for pitch, tick in sorted(sampler.own.items(), key=lambda item: item[1]):  # and its note-ons
-                if not stop_now():
-                    on_onset(pitch, tick)
-            sampler.on_onset = on_onset
         steps_before = self.model.steps
-        sampler.on_note = on_note
-        sampler.run(should_stop=stop_now)
+        try:
+            for note in sorted(sampler.notes):  # a draft's notes, sampled before the phrase end was confirmed
+                if not stop_now():
+                    on_note(note)
+            if self.early_onsets:
+                for pitch, tick in sorted(sampler.own.items(), key=lambda item: item[1]):  # and its note-ons
+                    if not stop_now():
+                        on_onset(pitch, tick)
+                sampler.on_onset = on_onset
+            sampler.on_note = on_note
+            sampler.run(should_stop=stop_now)
+        except Exception:  # the model failed mid answer: the note-ons handed over end where it stopped
+            now = self.encoder.tick / codec.TICKS_PER_BEAT + offset
+            for opened in list(early.values()):
+                hand(dataclasses.replace(opened, end_beat=max(opened.start_beat, now)))
+            raise
         result = sampler.result()
         self.step_seconds.extend([(time.perf_counter() - began) / max(1, self.model.steps - steps_before)])
         self.plans.append(

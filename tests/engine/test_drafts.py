@@ -70,6 +70,7 @@ def test_note_ons_handed_before_their_ends_make_the_same_answer(model: OnnxModel
                 "a draft pauses at its first note-on"
             )
             early._answer(dataclasses.replace(JOB, request_id=8, draft=7))
+            assert early.drafts["taken"] == 1
         else:
             early._answer(JOB)
         opened = [n for n in handed if not n.ended]

@@ -338,6 +338,30 @@ def test_the_watchdog_closes_a_note_held_too_long(rig) -> None:
     assert r.engine.scheduler.watchdog_closed == 1
 
 
+def test_a_model_error_after_a_note_on_was_handed_over_ends_that_note_at_once(rig) -> None:
+    """A note-on goes to the scheduler before its end is sampled; if the model then fails, the note ends where the
+    answer stopped (not at the watchdog, 8 s later)."""
+    r = rig(bars=2.0)
+    model, scheduler = r.engine.model, r.engine.scheduler
+    sample, failed = model.sample, [False]
+
+    def failing(*args: object, **kwargs: object) -> int:
+        if not failed[0] and r.engine.generator.draft is None and scheduler._unended:
+            failed[0] = True
+            raise RuntimeError("the model broke")
+        return sample(*args, **kwargs)
+
+    model.sample = failing
+    for _ in range(4):  # an answer that opens with a note whose end is still to come
+        r.play(PHRASE)
+        r.wait_until_beat(r.beat() + 6)
+        if failed[0]:
+            break
+    assert failed[0], "no answer handed a note-on over before its end in 4 phrases"
+    r.wait_closed()
+    assert scheduler.watchdog_closed == 0 and not scheduler._unended
+
+
 def test_a_model_error_mid_answer_leaves_no_note_open_and_the_session_goes_on(rig) -> None:
     r = rig(bars=2.0)
     model = r.engine.model
