@@ -103,7 +103,14 @@ def test_a_dead_jack_server_stops_cocomposer_run_with_one_line(tmp_path) -> None
         server.stop()
         INJECTED["JACK server killed"] += 1
         killed = time.perf_counter()
-        rc = proc.wait(15)
+        try:
+            rc = proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # -X faulthandler: every thread's stack goes to stderr
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
+            time.sleep(0.5)
+            pytest.fail(f"cocomposer run did not exit within 15 s of the server's death; stderr: {stderr.lines[-60:]}")
         took = time.perf_counter() - killed
     finally:
         if proc.poll() is None:
