@@ -16,6 +16,11 @@ def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> 
     """Open ports and model as ``config`` says; everything opened is closed by ``stack``."""
     if config.sync not in SYNC_SOURCES:
         raise ConfigError(f"sync must be one of {', '.join(SYNC_SOURCES)}, got {config.sync!r}")
+    # Refused before any port opens: a bad-flag run that had opened JACK ports once died of SIGSEGV on its way out
+    if config.clock_in and config.sync != "midi-clock":
+        raise ConfigError("--clock-in only makes sense with --sync midi-clock")
+    if config.clock_out and config.sync != "internal":
+        raise ConfigError("--clock-out sends the internal tempo; it cannot be combined with --sync midi-clock or link")
     model = OnnxModel.load(config.model)
     midi_in = stack.enter_context(ports.open_input(config.in_port, config.api, skip_own=True))
     midi_out = stack.enter_context(ports.open_output(config.out_port, config.api, skip_own=True))
@@ -37,8 +42,6 @@ def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> 
         seed=config.seed,
     )
     if config.clock_in:
-        if sync != "midi-clock":
-            raise ConfigError("--clock-in only makes sense with --sync midi-clock")
         clock_port = stack.enter_context(
             ports.open_input(config.clock_in, config.api, virtual_name="cocomposer clock", skip_own=True)
         )
@@ -46,10 +49,6 @@ def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> 
     if config.clock_out:
         from cocomposer.timing.midi_clock import ClockSender
 
-        if sync != "internal":
-            raise ConfigError(
-                "--clock-out sends the internal tempo; it cannot be combined with --sync midi-clock or link"
-            )
         sender = ClockSender(midi_out.send, engine.clock)
         midi_out.on_connect(lambda _destination: sender.rejoin())  # a follower connecting late joins the count
         sender.start()
