@@ -60,6 +60,20 @@ def run_until(fake: FakeClock, scheduler: Scheduler, t_end: float) -> None:
     scheduler.run_due()
 
 
+def assert_each_note_on_closed_once(messages: list[tuple[float, tuple[int, ...]]]) -> None:
+    """No note-on for a sounding key, no note-off for a silent one, nothing sounding at the end."""
+    sounding: set[tuple[int, int]] = set()
+    for _, (status, pitch, _velocity) in messages:
+        key = (status & 0x0F, pitch)
+        if status & 0xF0 == ON:
+            assert key not in sounding, f"double note-on {key}"
+            sounding.add(key)
+        elif status & 0xF0 == OFF:
+            assert key in sounding, f"note-off for a silent key {key}"
+            sounding.remove(key)
+    assert not sounding
+
+
 def note(start: float, end: float, pitch: int = 60, channel: int = 0, tag: str = "answer", velocity: int = 100):
     return ScheduledNote(start, end, pitch, velocity, channel, tag)
 
@@ -310,16 +324,7 @@ def test_every_note_on_is_matched_by_one_note_off(first, second, replace_at, bpm
     scheduler.replace("answer", [n for n in second if n.tag == "answer"])
     run_until(fake, scheduler, clock.time_at(50.0))
     assert scheduler.open_notes() == set()
-    sounding: set[tuple[int, int]] = set()
-    for _, (status, pitch, _velocity) in out.messages:
-        key = (status & 0x0F, pitch)
-        if status & 0xF0 == ON:
-            assert key not in sounding, f"double note-on {key}"
-            sounding.add(key)
-        else:
-            assert key in sounding, f"note-off for a silent key {key}"
-            sounding.remove(key)
-    assert not sounding
+    assert_each_note_on_closed_once(out.messages)
     ons = Counter((s & 0x0F, p) for _, (s, p, _) in out.messages if s & 0xF0 == ON)
     offs = Counter((s & 0x0F, p) for _, (s, p, _) in out.messages if s & 0xF0 == OFF)
     assert ons == offs
@@ -532,13 +537,4 @@ def test_notes_handed_before_their_end_each_close_once(notes, hand_end_at, cance
             scheduler.schedule([item])
     run_until(fake, scheduler, clock.time_at(100.0))
     assert scheduler.open_notes() == set()
-    sounding: set[tuple[int, int]] = set()
-    for _, (status, pitch, _velocity) in out.messages:
-        key = (status & 0x0F, pitch)
-        if status & 0xF0 == ON:
-            assert key not in sounding
-            sounding.add(key)
-        elif status & 0xF0 == OFF:
-            assert key in sounding
-            sounding.remove(key)
-    assert not sounding
+    assert_each_note_on_closed_once(out.messages)
