@@ -44,7 +44,8 @@ from cocomposer.music import codec
 
 JOB_QUEUE_SIZE = 10_000  # jobs waiting for the worker; beyond this they are dropped and counted in dropped_jobs
 MAX_PLANS = 64  # appended plans kept for rewinding; older ones count as played
-DRAFT_TICKS = codec.TICKS_PER_BEAT  # a draft is sampled up to its first finished note, or this far into the answer
+DRAFT_TICKS = codec.TICKS_PER_BEAT  # a draft is sampled up to its first note-on (first finished note without early
+# onsets), or this far into the answer
 
 
 class Generator:
