@@ -83,6 +83,7 @@ class LoopbackMidi:
         virtual_name: str = "cocomposer out",
         client_name: str = "cocomposer",
         skip_own: bool = False,
+        timed: bool = False,
     ) -> ports.MidiOut:
         port_name = virtual_name if name is None else self._match(name, "output")
         out = ports.RecordingOut(port_name)

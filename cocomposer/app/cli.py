@@ -13,6 +13,7 @@ from cocomposer import __version__
 from cocomposer.app.cli_compose import add_compose_parser, add_provenance_parser, add_take_flags
 from cocomposer.app.frozen import check_command
 from cocomposer.console.helptext import CommandParser, HelpFormatter
+from cocomposer.engine.config import JACK_OUTPUTS
 from cocomposer.engine.settings import CC_TARGETS, MODES, QUANTIZE, Settings, parse_cc_bindings
 from cocomposer.errors import CocomposerError
 from cocomposer.model.continuation import DEFAULT_CADENCE
@@ -129,6 +130,13 @@ def add_port_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out", dest="out_port", metavar="NAME", help="play to this port (default: a virtual port 'cocomposer out')"
+    )
+    parser.add_argument(
+        "--jack-output",
+        default="frames",
+        choices=JACK_OUTPUTS,
+        help="on JACK, how answer notes leave: frames (each at its exact frame in the audio period, through a small "
+        "helper process) or rtmidi (at the start of the next period)",
     )
     add_model_flag(parser)
     parser.add_argument(

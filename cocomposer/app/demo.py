@@ -45,7 +45,7 @@ def _open(
     if not loopback:
         try:
             engine_in = stack.enter_context(ports.open_input(None, api))
-            engine_out = stack.enter_context(ports.open_output(None, api))
+            engine_out = stack.enter_context(ports.open_output(None, api, timed=True))
             listener = stack.enter_context(
                 ports.open_input(engine_out.name, api, virtual_name="demo listener", client_name="cocomposer-demo")
             )

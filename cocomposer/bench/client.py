@@ -11,6 +11,12 @@ one JSON line on stdout:
 * ``{"arrivals": true}``: answers ``{"arrivals": [[t_ns, [bytes...]], ...]}``, everything received since the last ask;
 * ``{"quit": true}``: closes its ports and exits.
 
+``python -m cocomposer.bench.client frames --from PORT`` listens through a JACK-Client process callback and stamps
+each message with the time of its frame (when a synth would play it, exact to the frame) and with the time its
+callback ran (when a program reading MIDI sees it: the player's listener, python-rtmidi's, stamps that); answers
+``{"arrivals": [[frame_ns, callback_ns, [bytes...]], ...]}`` to ``{"arrivals": true}``. Only its callback and a
+clock thread run Python in it, so the callback does not wait for the interpreter lock.
+
 ``python -m cocomposer.bench.client flood --to PORT --rate 1000`` sends MIDI clock, active sensing and controller
 junk on channel 16 at that rate until its stdin closes, then answers ``{"sent": n, "seconds": s}``.
 
@@ -77,6 +83,49 @@ def run_player(to: str, source: str) -> int:
                 _say({"arrivals": got})
             elif "quit" in command:
                 break
+    return 0
+
+
+def run_frames_listener(source: str) -> int:
+    import jack
+
+    from cocomposer.midi.jack_frames_child import clock_offset_ns, jack_time_functions
+
+    arrivals: list[tuple[int, int, list[int]]] = []
+    client = jack.Client("cocomposer-bench-frames", no_start_server=True)
+    port = client.midi_inports.register("frames listener")
+    get_time, frames_to_time = jack_time_functions(client)
+    offset = [clock_offset_ns(get_time)]  # JACK's clock against perf_counter's: they drift apart by ~12 ppm here
+    stop = threading.Event()
+
+    @client.set_process_callback
+    def process(_frames: int) -> None:
+        ran = get_time() * 1000 + offset[0]
+        base = client.last_frame_time
+        for at, data in port.incoming_midi_events():
+            arrivals.append((frames_to_time(base + at) * 1000 + offset[0], ran, list(bytes(data))))
+
+    def follow_clock() -> None:
+        while not stop.wait(0.2):
+            offset[0] = clock_offset_ns(get_time, 5)
+
+    client.activate()
+    threading.Thread(target=follow_clock, daemon=True).start()
+    client.connect(source, port)
+    _say({"ready": True})
+    try:
+        for line in sys.stdin:
+            command = json.loads(line)
+            if "arrivals" in command:
+                got = arrivals.copy()
+                del arrivals[: len(got)]  # the callback only appends: what came after the copy stays
+                _say({"arrivals": got})
+            elif "quit" in command:
+                break
+    finally:
+        stop.set()
+        client.deactivate()
+        client.close()
     return 0
 
 
@@ -173,10 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("player")
     p.add_argument("--to", required=True, help="the engine's input port (full JACK name)")
     p.add_argument("--from", dest="source", required=True, help="the engine's output port (full JACK name)")
+    p = sub.add_parser("frames")
+    p.add_argument("--from", dest="source", required=True, help="the engine's output port (full JACK name)")
     p = sub.add_parser("flood")
     p.add_argument("--to", required=True)
     p.add_argument("--rate", type=float, default=1000.0, help="messages per second")
     args = parser.parse_args(argv)
+    if args.role == "frames":
+        return run_frames_listener(args.source)
     return run_player(args.to, args.source) if args.role == "player" else run_flood(args.to, args.rate)
 
 

@@ -14,8 +14,15 @@ Two numbers per condition (quiet input, then a second client flooding the input 
   scheduled later, and counts in the next number).
 * **arrival error**: for every answer note, its arrival at the listening client minus the time the scheduler meant
   it to sound (``clock.time_at(note.start_beat) + output_offset``). The target is judged on the notes the scheduler
-  held before their time ("ahead"); the first note of an immediate answer reaches the scheduler after its time (it
-  is the reaction above) and is reported with all notes.
+  held before their time ("ahead": by at least the output's lead, ``Scheduler.ahead``, which a timed output needs
+  to place a note on its frame; 0 for python-rtmidi); the first note of an immediate answer reaches the scheduler
+  later than that (it is the reaction above) and is reported with all notes.
+
+"Reached the listening client" is the time of the frame the note landed on (``jack_frames_to_time``), read by a
+JACK-Client listener in a process of its own (``bench.client frames``): when a synth would play it. The times two
+listening programs saw each note (that listener's callback, and the player's python-rtmidi input) are reported
+beside it (``other_listeners``); on the dummy driver, whose periods start when a sleeping thread wakes, a frame's
+time and the time its period's callback ran differ by up to a period or more under load.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from cocomposer.bench.client import ClientProcess
@@ -42,6 +50,7 @@ CALL_NOTES = 3
 CYCLE_BEATS = 2.0  # phrase (1 beat, ending with the CC) + answer (1 beat)
 ANSWER_BARS = 0.25  # one beat in 4/4
 EPS_BEATS = 1e-6
+OTHER_LISTENER_KEYS = ("phrase_end_to_first_note_ms", "arrival_error_ahead_ms", "notes_arrived")
 
 
 class LiveBenchError(CocomposerError, RuntimeError):
@@ -61,6 +70,7 @@ class LiveConfig:
     # ``max_factor`` times as many phrases; False: play exactly ``phrases`` phrases.
     until_measured: bool = False
     max_factor: int = 3
+    jack_output: str = "frames"  # how the engine sends on JACK (EngineConfig.jack_output)
 
     def settings(self) -> Settings:
         return Settings(
@@ -202,9 +212,13 @@ def _match_scheduled(sent: list[tuple[float, int]], handed: list[tuple[int, Sche
     return out
 
 
-def _pair_arrivals(sent: list[tuple[float, int]], arrived: list[tuple[int, int]], window_s: float = 1.0) -> list:
+def _pair_arrivals(
+    sent: list[tuple[float, int]], arrived: list[tuple[int, int]], window_s: float = 1.0, early_s: float = 0.005
+) -> list:
     """For each sent note-on (send time in s, pitch), the arrival (ns) of the same pitch that followed it first
-    within ``window_s``, or None: a note lost on the way does not shift the pairing of the ones after it.
+    within ``window_s``, or None: a note lost on the way does not shift the pairing of the ones after it. An arrival
+    up to ``early_s`` before the send time counts too: a timed output's send time is the note's time, handed over
+    ahead, and its frame may fall a few microseconds before that.
 
     The window is wide on purpose: a JACK stall under the flood once delivered a note 100+ ms late, and a late note
     is a timing error to report in the arrival figures, not a lost note plus a stray one."""
@@ -216,7 +230,7 @@ def _pair_arrivals(sent: list[tuple[float, int]], arrived: list[tuple[int, int]]
             (
                 i
                 for i, (t, p) in enumerate(arrived)
-                if i not in used and p == pitch and sent_ns <= t <= sent_ns + window_s * 1e9
+                if i not in used and p == pitch and sent_ns - early_s * 1e9 <= t <= sent_ns + window_s * 1e9
             ),
             None,
         )
@@ -235,6 +249,7 @@ def analyse(
     output_offset: float,
     channel: int,
     answer_beats: float,
+    lead_s: float = 0.0,
 ) -> dict:
     """Pair what the engine sent with what the listener received, and each answer with its phrase end."""
     arrived = [(t, m[1]) for t, m in arrivals if len(m) == 3 and is_note_on(m) and m[0] & 0x0F == channel]
@@ -248,8 +263,9 @@ def analyse(
             notes.append((intended_ns, handed_ns, t_sent, arrival_ns, note.start_beat))
     came = [n for n in notes if n[3] is not None]
     errors_all = [(a - i) / 1e6 for i, _, _, a, _ in came]
-    errors_ahead = [(a - i) / 1e6 for i, h, _, a, _ in came if h < i]
-    send_ahead = [(t * 1e9 - i) / 1e6 for i, h, t, _, _ in notes if h < i]
+    ahead = lead_s * 1e9  # a timed output places a note on its frame when it has it this long before its time
+    errors_ahead = [(a - i) / 1e6 for i, h, _, a, _ in came if h <= i - ahead]
+    send_ahead = [(t * 1e9 - i) / 1e6 for i, h, t, _, _ in notes if h <= i - ahead]
     reaction, engine_part, detection, lead, ready = [], [], [], [], []
     answered = immediate = silent = first_lost = 0
     for phrase in phrases:
@@ -288,6 +304,7 @@ def analyse(
         "phrase_end_to_answer_start_ms": Summary.of(lead).to_dict(),
         "phrase_end_to_first_note_ready_ms": Summary.of(ready).to_dict(),
         "arrival_error_ahead_ms": Summary.of(errors_ahead).to_dict(),
+        "ahead_means_handed_ms_before": lead_s * 1e3,
         "arrival_error_all_ms": Summary.of(errors_all).to_dict(),
         "send_error_ahead_ms": Summary.of(send_ahead).to_dict(),
         "notes_sent": len(sent),
@@ -314,8 +331,13 @@ def measure_live(
     from cocomposer.engine.factory import build_engine
 
     settings = config.settings()
-    engine_config = EngineConfig(model=model, api="jack", seed=config.seed)
-    results: dict = {"settings": {"bpm": config.bpm, "quantize": "off", "answer_beats": 1, "cycle_beats": CYCLE_BEATS}}
+    engine_config = EngineConfig(model=model, api="jack", seed=config.seed, jack_output=config.jack_output)
+    results: dict = {
+        "settings": {
+            "bpm": config.bpm, "quantize": "off", "answer_beats": 1, "cycle_beats": CYCLE_BEATS,
+            "jack_output": config.jack_output,
+        }
+    }  # fmt: skip
     with ExitStack() as stack:
         engine = build_engine(engine_config, settings, stack)
         rec = _Recorder(settings.phrase_end_cc)
@@ -326,6 +348,8 @@ def measure_live(
         engine_out = full_port_name(engine.status().output_name, "source")
         player = ClientProcess(["player", "--to", engine_in, "--from", engine_out])
         stack.callback(player.finish, {"quit": True})
+        frames = ClientProcess(["frames", "--from", engine_out])
+        stack.callback(frames.finish, {"quit": True})
         for condition in config.conditions:
             flood = None
             if condition == "flood":
@@ -339,16 +363,27 @@ def measure_live(
                 phrases = _run_phrases(engine, rec, player, config, pitches)
             finally:
                 flooded = flood.finish() if flood is not None else None
-            arrivals = player.ask({"arrivals": True}, timeout=10.0)["arrivals"]
+            heard = player.ask({"arrivals": True}, timeout=10.0)["arrivals"]
+            framed = frames.ask({"arrivals": True}, timeout=10.0)["arrivals"]
             engine.notifier.flush()
             after = rec.marks()
             with rec.cond:
                 sent = rec.note_ons[before[1] : after[1]]
                 handed = rec.handed[before[2] : after[2]]
-            result = analyse(
-                phrases, arrivals, sent, handed, engine, engine.status().output_offset,
-                settings.out_channel - 1, ANSWER_BARS * settings.beats_per_bar,
+            analysed = partial(
+                analyse, phrases, sent=sent, handed=handed, clock=engine,
+                output_offset=engine.status().output_offset, channel=settings.out_channel - 1,
+                answer_beats=ANSWER_BARS * settings.beats_per_bar, lead_s=engine.scheduler.ahead,
             )  # fmt: skip
+            # Judged on the frame each note landed on; the times a listening program saw it are kept beside them.
+            result = analysed([(t, m) for t, _, m in framed])
+            result["other_listeners"] = {
+                name: {key: analysed(arrivals)[key] for key in OTHER_LISTENER_KEYS}
+                for name, arrivals in (
+                    ("frames listener, when its callback ran", [(t, m) for _, t, m in framed]),
+                    ("python-rtmidi listener (driver time of its callback)", heard),
+                )
+            }
             result["late_dropped"] = after[3] - before[3]
             played = sum(p["sent_count"] for p in phrases)
             result["input_unheard"] = played - (rec.notes_in + len(rec.phrase_end_ccs) - heard_before)

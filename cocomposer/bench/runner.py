@@ -195,6 +195,11 @@ def bench_jack_sections(model_path: Path | None, config: BenchConfig, phrase, re
                 report["live"] = _guard(
                     "live", errors, lambda: measure_live(model_path, live, pitches, _log, jack.xruns)
                 )
+                if config.mode == "full":  # the same quiet run with notes sent through python-rtmidi, to compare
+                    rtmidi = replace(live, conditions=("quiet",), jack_output="rtmidi")
+                    report["live_rtmidi"] = _guard(
+                        "live_rtmidi", errors, lambda: measure_live(model_path, rtmidi, pitches, _log, jack.xruns)
+                    )
             if "startup" in wanted:
                 from cocomposer.bench.startup import measure_panel, measure_startup
 
@@ -276,7 +281,9 @@ def live_rows(live: dict, config: BenchConfig, jack: str) -> list[Row]:
         count = f"phrases until {config.phrases} answers began at once"
     else:
         count = f"{config.phrases} phrases each (quick mode; --full: until {FULL.phrases} answers began at once)"
-    rows = [Row(f"End to end through {jack}: call-and-response, quantize off, {fmt(s['bpm'])} BPM, {count}")]
+    output = {"frames": "each note at its frame (JACK-Client)", "rtmidi": "notes sent through python-rtmidi"}
+    how = output.get(s.get("jack_output", "rtmidi"), "")
+    rows = [Row(f"End to end through {jack}: call-and-response, quantize off, {fmt(s['bpm'])} BPM, {count}; {how}")]
     headings = {"quiet": "quiet input", "flood": "input flooded by a second client (clock, active sensing, CCs)"}
     for condition in ("quiet", "flood"):
         if condition not in live:
@@ -297,6 +304,10 @@ def live_rows(live: dict, config: BenchConfig, jack: str) -> list[Row]:
         ]  # fmt: skip
         if every.get("n") != ahead.get("n"):
             rows.append(Row("arrival error incl. notes handed over late", fmt_summary(every)))
+        for name, seen in r.get("other_listeners", {}).items():
+            rows.append(Row(f"  seen by the {name}: first note; arrival error",
+                            f"{fmt_summary(seen['phrase_end_to_first_note_ms'])}; "
+                            f"{fmt_summary(seen['arrival_error_ahead_ms'])}"))  # fmt: skip
         rows += [
             Row("answers: first note at once / after a rest / no notes / none",
                 f"{r['immediate_starts']} / {r['began_with_rest']} / {r['silent_answers']} / "
@@ -308,38 +319,16 @@ def live_rows(live: dict, config: BenchConfig, jack: str) -> list[Row]:
     return rows
 
 
-def startup_rows(startup: dict | None, panel: dict | None) -> list[Row]:
-    rows = [Row("Start-up and memory: `cocomposer run --api jack` in a subprocess")]
-    if startup:
-        ready, rss = startup["ready_median_s"], startup["rss_median_mb"]
-        rows += [
-            Row(f"start-up to ready (ports open, model loaded), median of {startup['runs']}",
-                f"{fmt(ready)} s", READY.text(), READY.verdict(ready)),
-            Row("resident memory headless (VmRSS after ready, median)", f"{fmt(rss)} MB", RSS_HEADLESS.text(),
-                RSS_HEADLESS.verdict(rss)),
-        ]  # fmt: skip
-        if startup.get("shmem_median_mb") is not None:
-            own = (startup["anon_median_mb"] or 0) + (startup["file_median_mb"] or 0)
-            rows.append(Row("  of it JACK's shared memory (RssShmem); the rest",
-                            f"{fmt(startup['shmem_median_mb'])} MB; {fmt(own)} MB"))  # fmt: skip
-    if panel is not None:
-        if "skipped" in panel:
-            value = f"n/a ({panel['skipped']})"[:100]
-        else:
-            memory = panel.get("memory_mb", {})
-            own = memory.get("anon", 0) + memory.get("file", 0)
-            value = f"{fmt(panel['rss_mb'])} MB ({fmt(own)} MB without shared memory)"
-        rows.append(Row("resident memory with the panel (offscreen)", value))
-    return rows
-
-
 def build_rows(report: dict, config: BenchConfig) -> list[Row]:
     rows: list[Row] = []
     if report.get("step"):
         rows += step_rows(report["step"], config)
-    if report.get("live"):
-        rows += live_rows(report["live"], config, report.get("jack", "JACK"))
+    for section in ("live", "live_rtmidi"):
+        if report.get(section):
+            rows += live_rows(report[section], config, report.get("jack", "JACK"))
     if report.get("startup") or report.get("panel"):
+        from cocomposer.bench.startup import startup_rows
+
         rows += startup_rows(report.get("startup"), report.get("panel"))
     if report.get("errors"):
         rows.append(Row("Sections that could not run"))

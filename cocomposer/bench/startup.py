@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+from cocomposer.bench.report import READY, RSS_HEADLESS, Row, fmt
 from cocomposer.bench.stats import median
 from cocomposer.console.progress import track
 from cocomposer.errors import BenchError
@@ -169,3 +170,28 @@ def measure_panel(model: Path | None, timeout: float = 30.0) -> dict:
             return {"ready_s": ready, "rss_mb": memory.get("rss"), "memory_mb": memory}
         finally:
             _stop(proc)
+
+
+def startup_rows(startup: dict | None, panel: dict | None) -> list[Row]:
+    rows = [Row("Start-up and memory: `cocomposer run --api jack` in a subprocess")]
+    if startup:
+        ready, rss = startup["ready_median_s"], startup["rss_median_mb"]
+        rows += [
+            Row(f"start-up to ready (ports open, model loaded), median of {startup['runs']}",
+                f"{fmt(ready)} s", READY.text(), READY.verdict(ready)),
+            Row("resident memory headless (VmRSS after ready, median)", f"{fmt(rss)} MB", RSS_HEADLESS.text(),
+                RSS_HEADLESS.verdict(rss)),
+        ]  # fmt: skip
+        if startup.get("shmem_median_mb") is not None:
+            own = (startup["anon_median_mb"] or 0) + (startup["file_median_mb"] or 0)
+            rows.append(Row("  of it JACK's shared memory (RssShmem); the rest",
+                            f"{fmt(startup['shmem_median_mb'])} MB; {fmt(own)} MB"))  # fmt: skip
+    if panel is not None:
+        if "skipped" in panel:
+            value = f"n/a ({panel['skipped']})"[:100]
+        else:
+            memory = panel.get("memory_mb", {})
+            own = memory.get("anon", 0) + memory.get("file", 0)
+            value = f"{fmt(panel['rss_mb'])} MB ({fmt(own)} MB without shared memory)"
+        rows.append(Row("resident memory with the panel (offscreen)", value))
+    return rows

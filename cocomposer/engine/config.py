@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 SYNC_SOURCES = ("internal", "midi-clock", "link")
+JACK_OUTPUTS = ("frames", "rtmidi")
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class EngineConfig:
     in_port: str | None = None  # a port to listen on; None: a virtual port "cocomposer in"
     out_port: str | None = None  # a port to play to; None: a virtual port "cocomposer out"
     api: str = "auto"  # the MIDI backend (see cocomposer.midi.ports)
+    jack_output: str = "frames"  # on JACK: "frames" (each message at its frame, cocomposer.midi.jack_frames), "rtmidi"
     sync: str = "internal"  # one of SYNC_SOURCES
     output_offset_ms: float = 0.0  # every note is sent this much later (negative: earlier) than its beat
     seed: int | None = None  # the generator's random seed (repeatable answers)

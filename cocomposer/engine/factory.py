@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
-from cocomposer.engine.config import SYNC_SOURCES, EngineConfig
+from cocomposer.engine.config import JACK_OUTPUTS, SYNC_SOURCES, EngineConfig
 from cocomposer.engine.core import Engine
 from cocomposer.engine.settings import Settings
 from cocomposer.errors import ConfigError
@@ -23,7 +23,10 @@ def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> 
         raise ConfigError("--clock-out sends the internal tempo; it cannot be combined with --sync midi-clock or link")
     model = OnnxModel.load(config.model)
     midi_in = stack.enter_context(ports.open_input(config.in_port, config.api, skip_own=True))
-    midi_out = stack.enter_context(ports.open_output(config.out_port, config.api, skip_own=True))
+    if config.jack_output not in JACK_OUTPUTS:
+        raise ConfigError(f"jack output must be one of {', '.join(JACK_OUTPUTS)}, got {config.jack_output!r}")
+    timed = config.jack_output == "frames"
+    midi_out = stack.enter_context(ports.open_output(config.out_port, config.api, skip_own=True, timed=timed))
     sync = config.sync
     if sync == "link":
         from cocomposer.timing.link import LinkClock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cocomposer.errors import ConfigError
@@ -38,3 +39,12 @@ class ScheduledNote:
     def ended(self) -> bool:
         """Whether its end is known."""
         return self.end_beat != math.inf
+
+
+def checked_notes(notes: Iterable[ScheduledNote]) -> list[ScheduledNote]:
+    """``notes`` as a list; ConfigError for anything in it that is not a ScheduledNote."""
+    batch = list(notes)
+    for note in batch:
+        if not isinstance(note, ScheduledNote):
+            raise ConfigError(f"the scheduler takes ScheduledNote objects, got {note!r}")
+    return batch

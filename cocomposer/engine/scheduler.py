@@ -24,10 +24,10 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from cocomposer.engine.notes import ScheduledNote
+from cocomposer.engine.notes import ScheduledNote, checked_notes
 from cocomposer.errors import ConfigError
+from cocomposer.midi.port_base import MidiSink
 from cocomposer.midi_bytes import ALL_NOTES_OFF, CONTROL_CHANGE, NOTE_OFF, NOTE_ON, SUSTAIN, well_formed
 from cocomposer.timing.clock import Clock
 
@@ -36,10 +36,6 @@ log = logging.getLogger(__name__)
 _ON, _OFF = "on", "off"
 
 Hook = Callable[[str, "ScheduledNote | None", tuple[int, ...], float], None]
-
-
-class MidiSink(Protocol):
-    def send(self, message: Sequence[int]) -> None: ...
 
 
 @dataclass
@@ -69,6 +65,10 @@ class Scheduler:
     after letting go, a thread that queued something drains the outbox (all of it, whoever queued it) under a second
     lock that only senders take, so messages leave, and their hooks fire, in the order they were decided (a note-off
     never overtakes its note-on).
+
+    A timed output (:class:`~cocomposer.midi.port_base.TimedMidiSink`) gets each event ``lead_seconds`` early with
+    its due time, and a message decided now (a cancel, panic, thru) the time now; no time comes before one handed
+    earlier (``_floor``), so the output, which sends in time order, keeps the order decided here.
     """
 
     def __init__(
@@ -95,6 +95,9 @@ class Scheduler:
         self._out, self._clock, self._hooks = out, clock, hooks
         self.output_offset, self.max_note_seconds, self.late_tolerance = output_offset, max_note_seconds, late_tolerance
         self._max_wait = max_wait
+        self._timed = bool(getattr(out, "timed", False)) and callable(getattr(out, "send_at", None))
+        self.ahead = float(getattr(out, "lead_seconds", 0.0)) if self._timed else 0.0  # events leave this early
+        self._floor = -math.inf  # the latest time handed to a timed output
         self._cond = threading.Condition()
         self._outbox: deque[tuple] = deque()  # (kind, note, message, t): decided under _cond, sent under _sending
         self._sending = threading.Lock()
@@ -159,7 +162,7 @@ class Scheduler:
                     now = self._clock.now()
                     calls = self._process_due(now)
                     if not calls:
-                        self._clock.wait_until(self._cond, min(self._next_due(), now + self._max_wait))
+                        self._clock.wait_until(self._cond, min(self._next_due() - self.ahead, now + self._max_wait))
                 except Exception as err:
                     log.exception("the scheduler failed; it stops (notes it opened stay tracked)")
                     self.error = err
@@ -172,7 +175,7 @@ class Scheduler:
     def schedule(self, notes: Iterable[ScheduledNote]) -> list[ScheduledNote]:
         """Schedule ``notes``; one with its end that completes a note scheduled without one (see the module's
         docstring) only schedules that end. Returns the notes that were new (not completions)."""
-        batch = _checked(notes)
+        batch = checked_notes(notes)
         new = []
         with self._cond:
             for note in batch:
@@ -188,7 +191,7 @@ class Scheduler:
         Pending note-ons of the tag are dropped; its sounding notes keep their scheduled note-offs, or are closed now
         with ``close_sounding``. Other tags are untouched.
         """
-        batch = _checked(notes)
+        batch = checked_notes(notes)
         wrong = [n for n in batch if n.tag != tag]
         if wrong:
             raise ConfigError(f"replace({tag!r}) got notes tagged {wrong[0].tag!r}; tag the new notes {tag!r}")
@@ -339,7 +342,7 @@ class Scheduler:
         calls: list[tuple[str, ScheduledNote | None, tuple[int, ...], float]] = []
         while self._heap:
             due = self._due(self._heap[0][0])
-            if due > now:
+            if due > now + self.ahead:
                 break
             _, _, _, kind, note = heapq.heappop(self._heap)
             if kind == _ON:
@@ -347,7 +350,7 @@ class Scheduler:
             else:
                 current = self._open.get(note.key)
                 if current is not None and current.note is note:
-                    self._note_off_now(note.key, current, now, calls)
+                    self._note_off_now(note.key, current, max(due, now) if self._timed else now, calls)
         self._close_where(
             lambda o: o.note is not None and now - o.opened_at >= self.max_note_seconds, now, calls, watchdog=True
         )
@@ -362,15 +365,16 @@ class Scheduler:
             calls.append(call)
             self._outbox.append(call)  # not sent; its hook fires in order with the sends around it
             return
+        at = max(due, now) if self._timed else now
         current = self._open.get(note.key)
         if current is not None:
-            self._note_off_now(note.key, current, now, calls)
-        self._send(message, "note_on", note, now, calls)
-        self._open[note.key] = _Open(note, now)
-        self.lateness.append(now - due)
+            self._note_off_now(note.key, current, at, calls)
+        at = self._send(message, "note_on", note, at, calls)
+        self._open[note.key] = _Open(note, at)
+        self.lateness.append(at - due)
 
-    def _note_off_now(self, key: tuple[int, int], current: _Open, now: float, calls: list) -> None:
-        self._send((NOTE_OFF | key[0], key[1], 0), "note_off", current.note, now, calls)
+    def _note_off_now(self, key: tuple[int, int], current: _Open, at: float, calls: list) -> None:
+        self._send((NOTE_OFF | key[0], key[1], 0), "note_off", current.note, at, calls)
         del self._open[key]
         if current.note is not None:
             self._forget_unended(current.note)
@@ -402,14 +406,18 @@ class Scheduler:
         self._heap = [e for e in self._heap if keep(e)]
         heapq.heapify(self._heap)
 
-    def _send(self, message: tuple[int, ...], kind: str, note: ScheduledNote | None, now: float, calls: list) -> None:
-        """Decide to send ``message`` (under ``_cond``): it joins the outbox, which :meth:`_flush` sends."""
-        call = (kind, note, message, now)
+    def _send(self, message: tuple[int, ...], kind: str, note: ScheduledNote | None, at: float, calls: list) -> float:
+        """Decide to send ``message`` at ``at`` (under ``_cond``): it joins the outbox, which :meth:`_flush` sends.
+        Returns the time it was given (for a timed output, never before the last one handed)."""
+        if self._timed:
+            at = self._floor = max(at, self._floor)
+        call = (kind, note, message, at)
         self._outbox.append(call)
         self.sent += 1
         if message[0] < 0xF0:
             self._channels.add(message[0] & 0x0F)
         calls.append(call)
+        return at
 
     def _flush(self) -> None:
         """Send the outbox in order, outside ``_cond``, and fire each message's hook right after it, so hooks see
@@ -425,7 +433,10 @@ class Scheduler:
                     return
                 if kind != "late":
                     try:
-                        self._out.send(message)
+                        if self._timed:
+                            self._out.send_at(message, t)  # type: ignore[attr-defined]
+                        else:
+                            self._out.send(message)
                     except Exception as err:
                         self.send_errors += 1
                         if self.error is None:
@@ -437,11 +448,3 @@ class Scheduler:
                     except Exception:
                         self.hook_errors += 1
                         log.exception("scheduler hook failed on %s %s", kind, message)
-
-
-def _checked(notes: Iterable[ScheduledNote]) -> list[ScheduledNote]:
-    batch = list(notes)
-    for note in batch:
-        if not isinstance(note, ScheduledNote):
-            raise ConfigError(f"the scheduler takes ScheduledNote objects, got {note!r}")
-    return batch

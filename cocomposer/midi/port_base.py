@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from cocomposer.errors import ConfigError
 
@@ -65,3 +65,19 @@ def as_message(message: Sequence[int]) -> Message:
     if not out or not all(isinstance(b, int) and 0 <= b <= 255 for b in out):
         raise ConfigError(f"a MIDI message must be one or more integers in 0..255; got {message!r}")
     return out
+
+
+class MidiSink(Protocol):
+    """Whatever the scheduler sends to: a :class:`MidiOut`, or a test's recorder."""
+
+    def send(self, message: Sequence[int]) -> None: ...
+
+
+class TimedMidiSink(MidiSink, Protocol):
+    """An output that takes each message ahead of its time and sends it then (JACK frame offsets, see
+    :class:`~cocomposer.midi.jack_frames.JackFramesOut`): ``timed`` is True, ``lead_seconds`` how far ahead."""
+
+    timed: bool
+    lead_seconds: float
+
+    def send_at(self, message: Sequence[int], t: float | None) -> None: ...

@@ -20,7 +20,7 @@ import rtmidi
 
 from cocomposer.console.quiet import Captured, captured_stderr
 from cocomposer.errors import ConfigError, PortError, PortNotFoundError
-from cocomposer.midi import jack_watch
+from cocomposer.midi import jack_frames, jack_watch
 from cocomposer.midi.backends import API_NAMES as API_NAMES  # re-exported: callers name backends through ports
 from cocomposer.midi.backends import (
     NAME_OF_API,
@@ -166,10 +166,14 @@ def open_output(
     virtual_name: str = "cocomposer out",
     client_name: str = "cocomposer",
     skip_own: bool = False,
+    timed: bool = False,
 ) -> MidiOut:
     """Open the output port matching `name`, or create a virtual one called `virtual_name` when `name` is None
-    (``skip_own``: never match a virtual port this process made)."""
+    (``skip_own``: never match a virtual port this process made). ``timed``: on JACK, where JACK-Client can be
+    used, a :class:`~cocomposer.midi.jack_frames.JackFramesOut`, which sends each message at its frame."""
     watch = _watch_for(api)
+    if timed and watch is not None and jack_frames.available():
+        return _open_frames_output(name, virtual_name, client_name, skip_own, watch)
     before = watch.own_ports(is_input=False) if watch is not None else []
     try:
         midi, port_name = _open_rtmidi("output", name, api, virtual_name, client_name, skip_own)
@@ -179,6 +183,24 @@ def open_output(
     port = RtMidiOut(midi, port_name, watch)  # type: ignore[arg-type]
     if watch is not None:
         port.jack_name = watch.new_port(before, False, virtual_name)
+    return port
+
+
+def _open_frames_output(
+    name: str | None, virtual_name: str, client_name: str, skip_own: bool, watch: jack_watch.JackWatch
+) -> MidiOut:
+    try:
+        destination = None
+        if name is not None:
+            available = [p for p in watch.own_ports(is_input=True) if not (skip_own and _ours(p))]
+            available = [p for p in available if not p.endswith(f":{GUARD_PORT}")]
+            destination = available[match_port(name, available, "output")]
+        port = jack_frames.JackFramesOut(client_name, virtual_name, destination, watch)
+    except BaseException:
+        jack_watch.release(watch)
+        raise
+    if name is None:
+        _opened_here.add((port.jack_name.split(":", 1)[0] if port.jack_name else client_name, virtual_name))
     return port
 
 

@@ -295,6 +295,23 @@ def test_analyse_counts_a_note_handed_over_after_its_time_apart() -> None:
     assert r["arrival_error_all_ms"]["median"] == pytest.approx(6.0)
 
 
+def test_a_timed_outputs_notes_count_as_ahead_only_when_handed_a_whole_lead_early() -> None:
+    """With a 2 ms lead (a timed output's), a note handed 1 ms before its time is not judged as held ahead; one
+    handed 3 ms before is. A note landing on its frame a few microseconds before its send time still pairs."""
+    clock = _LinearClock()
+    ms = 1_000_000
+    phrases = [{"warmup": False, "cc_ns": 10_000 * ms, "requested": (10_001 * ms, 20.0)}]
+    notes = [ScheduledNote(20.01, 20.5, 60, 80, 0), ScheduledNote(21.0, 21.2, 62, 80, 0)]
+    handed = [(10_004 * ms, notes[0]), (10_497 * ms, notes[1])]  # due 10.005 s and 10.5 s
+    sent = [(10.005, 60), (10.5, 62)]
+    arrivals = [[10_006 * ms, [0x90, 60, 80]], [10_500 * ms - 5_000, [0x90, 62, 80]]]
+    r = analyse(phrases, arrivals, sent, handed, clock, 0.0, 0, 1.0, lead_s=0.002)
+    assert r["notes_matched"] == 2 and r["notes_lost"] == r["notes_unexpected"] == 0
+    assert r["arrival_error_ahead_ms"]["n"] == 1 and r["arrival_error_ahead_ms"]["max"] == pytest.approx(-0.005)
+    assert r["arrival_error_all_ms"]["n"] == 2
+    assert analyse(phrases, arrivals, sent, handed, clock, 0.0, 0, 1.0)["arrival_error_ahead_ms"]["n"] == 2
+
+
 # -- through JACK ---------------------------------------------------------------------------------------------------
 
 
@@ -318,6 +335,9 @@ def test_end_to_end_bench_through_jack(jack_server) -> None:
         assert r["notes_unexpected"] == 0, f"{condition}: nothing arrives that the engine did not send"
         assert r["phrase_end_to_answer_start_ms"]["n"] == r["answered"]
         assert r["jack_xruns"] is None  # the fixture's server: the bench cannot read its log
+        assert r["ahead_means_handed_ms_before"] > 1.0, "the engine's output is timed: notes land on their frame"
+        for name, seen in r["other_listeners"].items():
+            assert seen["notes_arrived"] == r["notes_arrived"], f"{condition}: the {name} heard what the frames one did"
     assert result["flood"]["flood_rate_achieved"] > 0
 
 

@@ -338,9 +338,11 @@ def test_virtual_input_receives_in_order(jack_server, sender, uid: str) -> None:
 
 
 @pytest.mark.jack
-def test_virtual_output_sends_in_order(jack_server, receiver, uid: str) -> None:
+@pytest.mark.parametrize("timed", [False, True], ids=["rtmidi", "frames"])
+def test_virtual_output_sends_in_order(jack_server, receiver, uid: str, timed: bool) -> None:
     _, sink = receiver
-    with ports.open_output(None, api="jack", virtual_name=f"out-{uid}", client_name=f"cc-{uid}") as ours:
+    with ports.open_output(None, api="jack", virtual_name=f"out-{uid}", client_name=f"cc-{uid}", timed=timed) as ours:
+        assert getattr(ours, "timed", False) is timed
         jack_server.connect(jack_server.wait_for_port(f":out-{uid}"), jack_server.wait_for_port(f"dst-{uid}"))
         prime(ours.send, sink)
         for message in SEQUENCE:
@@ -349,12 +351,13 @@ def test_virtual_output_sends_in_order(jack_server, receiver, uid: str) -> None:
 
 
 @pytest.mark.jack
-def test_open_existing_ports_by_unique_substring(jack_server, sender, receiver, uid: str) -> None:
+@pytest.mark.parametrize("timed", [False, True], ids=["rtmidi", "frames"])
+def test_open_existing_ports_by_unique_substring(jack_server, sender, receiver, uid: str, timed: bool) -> None:
     _, received = receiver
     sink = Collector()
     with (
         ports.open_input(f"SRC-{uid}", api="jack", client_name=f"cc-{uid}") as ours_in,
-        ports.open_output(f"dst-{uid}", api="jack", client_name=f"cc-{uid}") as ours_out,
+        ports.open_output(f"dst-{uid}", api="jack", client_name=f"cc-{uid}", timed=timed) as ours_out,
     ):
         assert ours_in.name == f"sender-{uid}:src-{uid}"
         assert ours_out.name == f"receiver-{uid}:dst-{uid}"

@@ -39,10 +39,31 @@ class FakeOut:
         return [m for _, m in self.messages]
 
 
-def make(bpm: float = 120.0, **kwargs) -> tuple[FakeClock, InternalClock, FakeOut, Scheduler]:
+class FakeTimedOut(FakeOut):
+    """A timed output (JACK frame offsets) stand-in: records (given time, message) in the order handed, and when
+    each was handed in ``handed``."""
+
+    timed = True
+
+    def __init__(self, now, lead_seconds: float = 0.01) -> None:
+        super().__init__(now)
+        self.lead_seconds = lead_seconds
+        self.handed: list[float] = []
+
+    def send(self, message) -> None:
+        raise AssertionError("a timed output is sent to with send_at")
+
+    def send_at(self, message, t) -> None:
+        with self.cond:
+            self.messages.append((t, tuple(message)))
+            self.handed.append(self.now())
+            self.cond.notify_all()
+
+
+def make(bpm: float = 120.0, timed: bool = False, **kwargs) -> tuple[FakeClock, InternalClock, FakeOut, Scheduler]:
     fake = FakeClock()
     clock = InternalClock(bpm, now=fake)
-    out = FakeOut(fake)
+    out = FakeTimedOut(fake) if timed else FakeOut(fake)
     return fake, clock, out, Scheduler(out, clock, **kwargs)
 
 
@@ -518,11 +539,13 @@ def test_the_watchdog_closes_a_note_whose_end_never_comes() -> None:
     notes=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 8), st.integers(60, 64)), max_size=12),
     hand_end_at=st.lists(st.integers(0, 40), min_size=12, max_size=12),
     cancel_at=st.one_of(st.none(), st.integers(0, 40)),
+    timed=st.booleans(),
 )
-def test_notes_handed_before_their_end_each_close_once(notes, hand_end_at, cancel_at) -> None:
+def test_notes_handed_before_their_end_each_close_once(notes, hand_end_at, cancel_at, timed) -> None:
     """Note-ons handed over first, their ends at random later times (some after a cancel): every note-on sent is
-    closed once, and no note-off is sent for a silent key."""
-    fake, clock, out, scheduler = make(120, max_note_seconds=60.0)
+    closed once, and no note-off is sent for a silent key; a timed output is never handed a time before one it got
+    earlier (it sends in time order, so the order handed is the order played)."""
+    fake, clock, out, scheduler = make(120, timed=timed, max_note_seconds=60.0)
     events = []
     for i, (start, length, pitch) in enumerate(notes):
         events.append((start, 0, note(start / 4, INF, pitch)))
@@ -538,3 +561,39 @@ def test_notes_handed_before_their_end_each_close_once(notes, hand_end_at, cance
     run_until(fake, scheduler, clock.time_at(100.0))
     assert scheduler.open_notes() == set()
     assert_each_note_on_closed_once(out.messages)
+    times = [t for t, _ in out.messages]
+    assert times == sorted(times)
+
+
+def test_a_timed_output_is_handed_each_event_its_lead_early_with_its_time() -> None:
+    fake, _, out, scheduler = make(120, timed=True)
+    assert scheduler.ahead == 0.01
+    scheduler.schedule([note(1.0, 1.5, 60)])  # on at 0.5 s, off at 0.75 s
+    fake.set(0.489)
+    scheduler.run_due()
+    assert out.messages == []
+    fake.set(0.49)
+    scheduler.run_due()
+    fake.set(0.74)
+    scheduler.run_due()
+    assert out.messages == [(0.5, (ON, 60, 100)), (0.75, (OFF, 60, 0))] and out.handed == [0.49, 0.74]
+    assert list(scheduler.lateness) == [0.0]
+
+
+def test_a_timed_output_never_gets_a_cancel_panic_or_thru_before_an_event_it_holds() -> None:
+    """A note-on handed for 0.5 s, then at 0.492 s a cancel: its note-off is given 0.5 s, not 0.492 s, or it would
+    go out before its note-on and the note would hang; later messages are not given earlier times either."""
+    fake, _, out, scheduler = make(120, timed=True)
+    scheduler.schedule([note(1.0, 3.0, 60), note(1.0, 3.0, 64, tag="other")])
+    fake.set(0.49)
+    scheduler.run_due()
+    fake.set(0.492)
+    scheduler.cancel("answer")
+    scheduler.send_now((ON | 1, 70, 90))
+    scheduler.panic()
+    assert all(t == 0.5 for t, _ in out.messages)
+    assert out.only()[:3] == [(ON, 60, 100), (ON, 64, 100), (OFF, 60, 0)]
+    assert_each_note_on_closed_once([(t, m) for t, m in out.messages if m[0] & 0xF0 in (ON, OFF)])
+    fake.set(1.0)
+    scheduler.send_now((0xB0, 1, 0))
+    assert out.messages[-1] == (1.0, (0xB0, 1, 0))

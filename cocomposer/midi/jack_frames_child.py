@@ -1,0 +1,165 @@
+"""The helper process behind :class:`~cocomposer.midi.jack_frames.JackFramesOut`: one JACK client with one MIDI
+output port, whose process callback writes each message at the frame of its time inside the period.
+
+It runs in a process of its own so that its Python callback never waits for an interpreter lock that the engine's
+threads hold (measured: a JACK-Client callback in a process whose other thread ran pure Python missed its periods).
+Here the only other thread is the reader, which sleeps in ``select`` and holds the lock for microseconds per message.
+
+``python -m cocomposer.midi.jack_frames_child --client NAME --port NAME [--connect PORT]`` prints one line,
+``ready <full port name> <sample rate> <period frames>``, once the port exists (and is connected), then reads
+records from stdin, each ``<q`` time in ``perf_counter`` nanoseconds (0: as soon as possible), ``<I`` length, and
+that many bytes. A message whose time falls in a period is written at its frame; one whose time has passed goes at
+frame 0 of the next period. Times on JACK's clock (``jack_get_time``, CLOCK_MONOTONIC in JACK2) are placed on
+``perf_counter``'s (CLOCK_MONOTONIC too) by an offset measured at start and every second. When stdin closes, the
+process writes what it still holds, waits two periods so the server hands it on, and exits 0; when the server stops,
+it exits 3 with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import ctypes
+import heapq
+import itertools
+import os
+import select
+import struct
+import sys
+import time
+from collections.abc import Callable
+
+HEADER = struct.Struct("<qI")
+SERVER_STOPPED = 3
+
+
+def jack_time_functions(client: object) -> tuple[Callable[[], int], Callable[[int], int]]:
+    """``jack_get_time()`` and ``jack_frames_to_time(frames)`` of ``client`` (JACK-Client wraps neither), in
+    microseconds."""
+    import jack
+
+    lib = ctypes.CDLL(getattr(jack, "_libname", None) or "libjack.so.0")  # the library JACK-Client loaded
+    lib.jack_get_time.restype = ctypes.c_uint64
+    lib.jack_frames_to_time.restype = ctypes.c_uint64
+    lib.jack_frames_to_time.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+    pointer = int(jack._ffi.cast("uintptr_t", client._ptr))  # type: ignore[attr-defined]
+    return lib.jack_get_time, lambda frames: lib.jack_frames_to_time(pointer, frames)
+
+
+def clock_offset_ns(get_time: Callable[[], int], tries: int = 20) -> int:
+    """``perf_counter_ns() - jack_get_time() * 1000``, from the tightest of ``tries`` bracketed reads."""
+    best: tuple[int, int] | None = None
+    for _ in range(tries):
+        before = time.perf_counter_ns()
+        jack_us = get_time()
+        after = time.perf_counter_ns()
+        if best is None or after - before < best[0]:
+            best = (after - before, (before + after) // 2 - jack_us * 1000)
+    assert best is not None
+    return best[1]
+
+
+def _prefer_real_time() -> None:
+    """Put the reader on the lowest real-time priority where the system allows (it does for a real-time JACK
+    setup), so a busy machine does not keep a message from reaching the callback in time; else leave it be."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    except (AttributeError, OSError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cocomposer.midi.jack_frames_child")
+    parser.add_argument("--client", required=True)
+    parser.add_argument("--port", required=True)
+    parser.add_argument("--connect", default=None)
+    args = parser.parse_args(argv)
+
+    import jack
+
+    try:
+        client = jack.Client(args.client, no_start_server=True)
+    except jack.JackError as err:
+        print(f"could not open a JACK client: {err}", file=sys.stderr)
+        return 2
+    port = client.midi_outports.register(args.port)
+    get_time, frames_to_time = jack_time_functions(client)
+    incoming: collections.deque[tuple[int, int, bytes]] = collections.deque()
+    order = itertools.count()
+    state = {"offset_ns": clock_offset_ns(get_time), "stopped": "", "written": 0, "overflow": 0}
+    heap: list[tuple[int, int, bytes]] = []
+    rate_ns = client.samplerate / 1e9
+
+    @client.set_process_callback
+    def process(frames: int) -> None:
+        port.clear_buffer()
+        while incoming:
+            heapq.heappush(heap, incoming.popleft())
+        if not heap:
+            return
+        start_ns = frames_to_time(client.last_frame_time) * 1000 + state["offset_ns"]
+        end_ns = start_ns + frames / rate_ns
+        floor = 0
+        while heap and heap[0][0] < end_ns:
+            due, _, data = heap[0]
+            frame = min(frames - 1, max(floor, round((due - start_ns) * rate_ns)))
+            try:
+                port.write_midi_event(frame, data)
+            except jack.JackError:  # the period's buffer is full: the rest waits for the next one
+                state["overflow"] += 1
+                return
+            heapq.heappop(heap)
+            floor = frame
+            state["written"] += 1
+
+    @client.set_shutdown_callback
+    def shutdown(_status: object, reason: str) -> None:
+        state["stopped"] = reason.strip() or "no reason given"
+
+    client.activate()
+    if args.connect:
+        try:
+            client.connect(port, args.connect)
+        except jack.JackError as err:
+            print(f"could not connect to {args.connect!r}: {err}", file=sys.stderr)
+            client.deactivate()
+            client.close()
+            return 2
+    print(f"ready {port.name} {client.samplerate} {client.blocksize}", flush=True)
+
+    _prefer_real_time()
+    stdin = sys.stdin.fileno()
+    pending = b""
+    checked = time.monotonic()
+    while not state["stopped"]:
+        readable, _, _ = select.select([stdin], [], [], 0.2)
+        if time.monotonic() - checked > 1.0:
+            state["offset_ns"], checked = clock_offset_ns(get_time), time.monotonic()
+        if not readable:
+            continue
+        chunk = os.read(stdin, 65536)
+        if not chunk:
+            break
+        pending += chunk
+        while len(pending) >= HEADER.size:
+            t_ns, length = HEADER.unpack_from(pending)
+            if len(pending) < HEADER.size + length:
+                break
+            data = bytes(pending[HEADER.size : HEADER.size + length])
+            pending = pending[HEADER.size + length :]
+            incoming.append((t_ns or time.perf_counter_ns(), next(order), data))
+    if state["stopped"]:
+        print(f"the JACK server stopped ({state['stopped']})", file=sys.stderr)
+        return SERVER_STOPPED
+    period = client.blocksize / client.samplerate
+    deadline = time.monotonic() + 1.0
+    while (incoming or heap) and time.monotonic() < deadline and not state["stopped"]:
+        time.sleep(period / 2)
+    time.sleep(2 * period + 0.005)
+    client.deactivate()
+    client.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""JackFramesOut through a real JACK server: each message at its frame, in order, everything written before close
+returns; and the scheduler over it closes every note it opens."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from cocomposer.engine.notes import ScheduledNote
+from cocomposer.engine.scheduler import Scheduler
+from cocomposer.errors import PortError
+from cocomposer.midi import ports
+from cocomposer.midi.jack_frames import JackFramesOut
+from cocomposer.midi.jack_frames_child import clock_offset_ns, jack_time_functions
+from cocomposer.timing.clock import InternalClock
+
+pytestmark = pytest.mark.jack
+
+
+class FrameListener:
+    """A JACK-Client input that records each message with the time of its frame (``perf_counter`` ns): when a
+    synth would play it, exact to the frame."""
+
+    def __init__(self, name: str) -> None:
+        import jack
+
+        self.client = jack.Client(name, no_start_server=True)
+        self.port = self.client.midi_inports.register("in")
+        get_time, frames_to_time = jack_time_functions(self.client)
+        self.events: list[tuple[int, tuple[int, ...]]] = []
+        self.cond = threading.Condition()
+
+        @self.client.set_process_callback
+        def process(_frames: int) -> None:
+            base = self.client.last_frame_time
+            got = [
+                (frames_to_time(base + offset), tuple(bytes(data))) for offset, data in self.port.incoming_midi_events()
+            ]
+            if got:
+                with self.cond:
+                    self.events.extend((us * 1000 + self.offset_ns, message) for us, message in got)
+                    self.cond.notify_all()
+
+        self.client.activate()
+        self.offset_ns = clock_offset_ns(get_time)
+        self.frame_ns = 1e9 / self.client.samplerate
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[tuple[int, tuple[int, ...]]]:
+        with self.cond:
+            assert self.cond.wait_for(lambda: len(self.events) >= count, timeout), f"got {self.events}"
+            return list(self.events)
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+@pytest.fixture
+def listener(jack_server):
+    listen = FrameListener(f"frames-listener-{uuid.uuid4().hex[:6]}")
+    yield listen
+    listen.close()
+
+
+def _connected(jack_server, out: JackFramesOut, listener: FrameListener) -> None:
+    jack_server.connect(out.jack_name, listener.port.name)
+    deadline = time.monotonic() + 5.0
+    while not listener.client.get_all_connections(listener.port) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _play(jack_server, out: JackFramesOut, listener: FrameListener) -> list[tuple[float, tuple[int, ...]]]:
+    """40 notes 3.1 ms apart, each handed a whole lead early with its note-off, then a CC with no time."""
+    _connected(jack_server, out, listener)
+    start = time.perf_counter() + 0.1
+    plan = []
+    for i in range(40):
+        t = start + i * 0.0031
+        plan.append((t, (0x90, 40 + i, 100)))
+        time.sleep(max(0.0, t - out.lead_seconds - time.perf_counter()))
+        out.send_at((0x90, 40 + i, 100), t)
+        out.send_at((0x80, 40 + i, 0), t)  # the same time: after the note-on, in the order sent
+    out.send((0xB0, 123, 0))  # no time: as soon as possible
+    return plan
+
+
+def test_messages_land_at_their_frame_never_early_and_in_the_order_sent(jack_server, listener) -> None:
+    with ports.open_output(None, "jack", virtual_name="frames", client_name="frames-test", timed=True) as out:
+        assert isinstance(out, JackFramesOut) and 0 < out.period_seconds < out.lead_seconds < 0.05
+        plan = _play(jack_server, out, listener)
+    got = listener.wait_for(81, timeout=1.0)  # close wrote everything the helper held before it returned
+    notes = [m for i in range(40) for m in ((0x90, 40 + i, 100), (0x80, 40 + i, 0))]
+    cc = (0xB0, 123, 0)
+    assert [m for _, m in got] in ([*notes, cc], [*notes[:-2], cc, *notes[-2:]])
+    ons = [(arrived, m) for arrived, m in got if m[0] == 0x90]
+    for (t, message), (arrived, received) in zip(plan, ons, strict=True):
+        assert received == message
+        assert arrived >= t * 1e9 - 1.5 * listener.frame_ns, f"{message} landed {(t * 1e9 - arrived) / 1e6} ms early"
+
+
+def test_the_scheduler_over_frames_closes_every_note_it_opens(jack_server, listener) -> None:
+    with ports.open_output(None, "jack", virtual_name="frames", client_name="frames-test", timed=True) as out:
+        _play_and_cancel(jack_server, out, listener)
+    sounding: set[int] = set()
+    for _, (status, pitch, *_rest) in listener.events:
+        if status & 0xF0 == 0x90:
+            assert pitch not in sounding
+            sounding.add(pitch)
+        elif status & 0xF0 == 0x80:
+            assert pitch in sounding
+            sounding.discard(pitch)
+    assert not sounding and any(m[0] & 0xF0 == 0x90 for _, m in listener.events)
+
+
+def _play_and_cancel(jack_server, out, listener: FrameListener) -> None:
+    _connected(jack_server, out, listener)
+    clock = InternalClock(300.0)
+    scheduler = Scheduler(out, clock)
+    assert scheduler.ahead == out.lead_seconds
+    with scheduler:
+        now = clock.beat_at(clock.now())
+        scheduler.schedule(
+            [ScheduledNote(now + 0.1 + i * 0.05, now + 0.1 + i * 0.05 + 0.2, 60 + i % 7, 90, 0, "a") for i in range(30)]
+        )
+        time.sleep(0.15)
+        scheduler.cancel("a")  # mid-answer: sounding notes close, handed note-ons are closed after they sound
+        scheduler.schedule([ScheduledNote(now + 2.0, now + 2.2, 72, 90, 0, "b")])
+        time.sleep(0.1)
+
+
+def test_a_helper_that_cannot_start_is_a_port_error(jack_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "no-such-server-here")
+    with pytest.raises(PortError, match="could not open virtual MIDI output 'x' through JACK-Client"):
+        JackFramesOut("frames-test", "x")
+
+
+def test_a_destination_that_vanished_is_a_port_error(jack_server) -> None:
+    with pytest.raises(PortError, match="could not connect to 'gone:in'"):
+        JackFramesOut("frames-test", "x", destination="gone:in")
