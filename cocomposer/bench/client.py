@@ -26,6 +26,7 @@ junk on channel 16 at that rate until its stdin closes, then answers ``{"sent": 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import queue
@@ -111,6 +112,7 @@ def run_frames_listener(source: str) -> int:
 
     client.activate()
     threading.Thread(target=follow_clock, daemon=True).start()
+    gc.freeze()  # a collection on the callback's thread stays short
     client.connect(source, port)
     _say({"ready": True})
     try:

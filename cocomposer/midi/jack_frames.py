@@ -21,6 +21,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 
@@ -50,8 +51,9 @@ class JackFramesOut(MidiOut):
         self._lock = threading.Lock()
         command = [sys.executable, "-m", "cocomposer.midi.jack_frames_child", "--client", client_name]
         command += ["--port", port_name] + (["--connect", destination] if destination else [])
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _end): a pipe nobody reads could fill
         self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, start_new_session=True
         )
         line = _read_line(self._process, READY_SECONDS)
         if not line.startswith("ready "):
@@ -118,14 +120,18 @@ class JackFramesOut(MidiOut):
         with contextlib.suppress(OSError):
             if process.stdin is not None:
                 process.stdin.close()
-        process.stdin = None  # communicate would flush it
         if kill:
             process.kill()
         try:
-            _, err = process.communicate(timeout=3.0)
+            process.wait(timeout=3.0)
         except subprocess.TimeoutExpired:
             process.kill()
-            _, err = process.communicate()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        self._stderr.seek(0)
+        err = self._stderr.read()
+        self._stderr.close()
         return err.decode(errors="replace").strip()
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ that many bytes. A message whose time falls in a period is written at its frame;
 frame 0 of the next period. Times on JACK's clock (``jack_get_time``, CLOCK_MONOTONIC in JACK2) are placed on
 ``perf_counter``'s (CLOCK_MONOTONIC too) by an offset measured at start and every second. When stdin closes, the
 process writes what it still holds, waits two periods so the server hands it on, and exits 0; when the server stops,
-it exits 3 with one line on stderr.
+it exits 3 with one line on stderr. It ignores SIGINT, SIGTERM and SIGHUP (see :func:`main`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import collections
 import ctypes
+import gc
 import heapq
 import itertools
 import os
 import select
+import signal
 import struct
 import sys
 import time
@@ -69,6 +71,10 @@ def _prefer_real_time() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A terminal's Ctrl-C goes to the whole process group: this process must outlive the engine, which closes every
+    # note it opened on its way out, through here. It ends when its stdin closes (the engine closed the port, or died).
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_IGN)
     parser = argparse.ArgumentParser(prog="python -m cocomposer.midi.jack_frames_child")
     parser.add_argument("--client", required=True)
     parser.add_argument("--port", required=True)
@@ -126,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             client.close()
             return 2
     print(f"ready {port.name} {client.samplerate} {client.blocksize}", flush=True)
+    gc.freeze()  # what exists now is never collected: a collection on the callback's thread stays short
 
     _prefer_real_time()
     stdin = sys.stdin.fileno()
