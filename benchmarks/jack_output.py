@@ -19,7 +19,6 @@ waits for the interpreter lock). Error = arrival - intended, in ms. Run on a qui
 from __future__ import annotations
 
 import argparse
-import ctypes
 import heapq
 import json
 import os
@@ -32,21 +31,10 @@ import time
 import numpy as np
 
 from cocomposer.bench.jackd import PrivateJackd
+from cocomposer.midi.jack_frames_child import jack_time_functions
 from cocomposer.percentiles import percentile
 
 RATE, PERIOD = 48000, 64
-
-
-def _jack_time_functions(client) -> tuple[callable, callable]:
-    """``jack_get_time()`` and ``jack_frames_to_time(frames)`` (JACK-Client does not wrap them), in microseconds."""
-    import jack
-
-    lib = ctypes.CDLL("libjack.so.0")
-    lib.jack_get_time.restype = ctypes.c_uint64
-    lib.jack_frames_to_time.restype = ctypes.c_uint64
-    lib.jack_frames_to_time.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
-    pointer = int(jack._ffi.cast("uintptr_t", client._ptr))
-    return lib.jack_get_time, lambda frames: lib.jack_frames_to_time(pointer, frames)
 
 
 def listen() -> int:
@@ -55,7 +43,7 @@ def listen() -> int:
 
     client = jack.Client("frames-listener", no_start_server=True)
     port = client.midi_inports.register("in")
-    _, frames_to_time = _jack_time_functions(client)
+    _, frames_to_time = jack_time_functions(client)
     arrivals: list[tuple[int, int]] = []
 
     @client.set_process_callback
@@ -109,7 +97,7 @@ def _by_frames(target: str, times: list[float]) -> list[tuple[int, int]]:
 
     client = jack.Client("frames-out", no_start_server=True)
     port = client.midi_outports.register("out")
-    get_time, frames_to_time = _jack_time_functions(client)
+    get_time, frames_to_time = jack_time_functions(client)
     queued: list[tuple[int, int, bytes]] = []
     lock = threading.Lock()
 
@@ -211,7 +199,7 @@ def main() -> int:
         import jack
 
         probe = jack.Client("frames-clock", no_start_server=True)
-        get_time, _ = _jack_time_functions(probe)
+        get_time, _ = jack_time_functions(probe)
         for busy in ("idle", "model sampling in a thread", "pure Python in a thread"):
             for method in ("rtmidi", "frames"):
                 listener = subprocess.Popen(
