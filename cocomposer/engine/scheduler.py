@@ -162,7 +162,7 @@ class Scheduler:
                     now = self._clock.now()
                     calls = self._process_due(now)
                     if not calls:
-                        self._clock.wait_until(self._cond, min(self._next_due() - self.ahead, now + self._max_wait))
+                        self._clock.wait_until(self._cond, min(self._next_due(self.ahead), now + self._max_wait))
                 except Exception as err:
                     log.exception("the scheduler failed; it stops (notes it opened stay tracked)")
                     self.error = err
@@ -333,8 +333,8 @@ class Scheduler:
     def _due(self, beat: float) -> float:
         return self._clock.time_at(beat) + self.output_offset
 
-    def _next_due(self) -> float:
-        due = self._due(self._heap[0][0]) if self._heap else math.inf
+    def _next_due(self, ahead: float = 0.0) -> float:  # the heap's head, `ahead` early, or the watchdog, if sooner
+        due = self._due(self._heap[0][0]) - ahead if self._heap else math.inf
         opened = [o.opened_at for o in self._open.values() if o.note is not None]
         return min(due, min(opened) + self.max_note_seconds) if opened else due
 

@@ -19,18 +19,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from cocomposer.errors import BackendLostError, PortError
 from cocomposer.midi import jack_watch
-from cocomposer.midi.jack_frames_child import HEADER, SERVER_STOPPED
+from cocomposer.midi.jack_frames_child import FAILED, HEADER, SERVER_STOPPED
 from cocomposer.midi.port_base import MidiOut, as_message
 
 READY_SECONDS = 5.0
+WRITE_SECONDS = 1.0  # a helper that takes nothing from the pipe for this long is stuck: the send fails
 
 
 class JackFramesOut(MidiOut):
@@ -55,6 +58,8 @@ class JackFramesOut(MidiOut):
         self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, start_new_session=True
         )
+        assert self._process.stdin is not None
+        os.set_blocking(self._process.stdin.fileno(), False)  # a stuck helper must not hang the scheduler
         line = _read_line(self._process, READY_SECONDS)
         if not line.startswith("ready "):
             error = self._end(kill=True)
@@ -69,7 +74,12 @@ class JackFramesOut(MidiOut):
 
     @property
     def lost(self) -> str | None:
-        return self._watch.lost if self._watch is not None else None
+        if self._watch is not None and self._watch.lost is not None:
+            return self._watch.lost
+        process = self._process
+        if process is not None and process.poll() is not None:
+            return f"its JACK helper process ended ({self._describe_exit()})"
+        return None
 
     def on_connect(self, listener: Callable[[str], None]) -> bool:
         if self._watch is None or self.jack_name is None:
@@ -97,11 +107,16 @@ class JackFramesOut(MidiOut):
             if process is None or process.stdin is None:
                 raise PortError(f"MIDI output {self.name!r} is closed; cannot send {message!r}")
             try:
-                os.write(process.stdin.fileno(), record)
+                _write_all(process.stdin.fileno(), record, WRITE_SECONDS)
             except OSError as err:
                 raise PortError(
                     f"could not send {message!r} to MIDI output {self.name!r}: its JACK helper process ended "
                     f"({self._describe_exit()})"
+                ) from err
+            except TimeoutError as err:
+                raise PortError(
+                    f"could not send {message!r} to MIDI output {self.name!r}: its JACK helper process took nothing "
+                    f"for {WRITE_SECONDS:g} s"
                 ) from err
 
     def _describe_exit(self) -> str:
@@ -109,7 +124,9 @@ class JackFramesOut(MidiOut):
         if process is None or process.poll() is None:
             return "it is still running"
         if process.returncode == SERVER_STOPPED:
-            return "the JACK server stopped"
+            return "the JACK server stopped, or dropped its client"
+        if process.returncode == FAILED:
+            return "its process callback failed"
         return f"exit status {process.returncode}"
 
     def _end(self, kill: bool = False) -> str:
@@ -141,6 +158,19 @@ class JackFramesOut(MidiOut):
             self._watch.forget(self.jack_name)
         jack_watch.release(self._watch)
         self._watch = None
+
+
+def _write_all(fd: int, data: bytes, timeout: float) -> None:
+    """Write all of ``data`` to the non-blocking ``fd``, waiting at most ``timeout`` seconds for room in all."""
+    view, deadline = memoryview(data), time.monotonic() + timeout
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError from None
+            select.select([], [fd], [], left)
 
 
 def _read_line(process: subprocess.Popen[bytes], timeout: float) -> str:

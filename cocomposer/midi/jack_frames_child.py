@@ -12,7 +12,8 @@ that many bytes. A message whose time falls in a period is written at its frame;
 frame 0 of the next period. Times on JACK's clock (``jack_get_time``, CLOCK_MONOTONIC in JACK2) are placed on
 ``perf_counter``'s (CLOCK_MONOTONIC too) by an offset measured at start and every second. When stdin closes, the
 process writes what it still holds, waits two periods so the server hands it on, and exits 0; when the server stops,
-it exits 3 with one line on stderr. It ignores SIGINT, SIGTERM and SIGHUP (see :func:`main`).
+it exits 3 with one line on stderr; when its callback fails, 4. A message that does not fit an empty period is
+dropped with a line on stderr. It ignores SIGINT, SIGTERM and SIGHUP (see :func:`main`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from collections.abc import Callable
 
 HEADER = struct.Struct("<qI")
 SERVER_STOPPED = 3
+FAILED = 4
 
 
 def jack_time_functions(client: object) -> tuple[Callable[[], int], Callable[[int], int]]:
@@ -92,12 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     get_time, frames_to_time = jack_time_functions(client)
     incoming: collections.deque[tuple[int, int, bytes]] = collections.deque()
     order = itertools.count()
-    state = {"offset_ns": clock_offset_ns(get_time), "stopped": "", "written": 0, "overflow": 0}
+    state = {"offset_ns": clock_offset_ns(get_time), "stopped": "", "failed": "", "written": 0, "dropped": 0}
     heap: list[tuple[int, int, bytes]] = []
     rate_ns = client.samplerate / 1e9
 
-    @client.set_process_callback
-    def process(frames: int) -> None:
+    def write_due(frames: int) -> None:
         port.clear_buffer()
         while incoming:
             heapq.heappush(heap, incoming.popleft())
@@ -105,18 +106,29 @@ def main(argv: list[str] | None = None) -> int:
             return
         start_ns = frames_to_time(client.last_frame_time) * 1000 + state["offset_ns"]
         end_ns = start_ns + frames / rate_ns
-        floor = 0
+        floor, wrote = 0, False
         while heap and heap[0][0] < end_ns:
             due, _, data = heap[0]
             frame = min(frames - 1, max(floor, round((due - start_ns) * rate_ns)))
             try:
                 port.write_midi_event(frame, data)
-            except jack.JackError:  # the period's buffer is full: the rest waits for the next one
-                state["overflow"] += 1
-                return
+            except jack.JackError:
+                if wrote:  # the period's buffer is full: the rest waits for the next one
+                    return
+                state["dropped"] += 1  # it does not fit an empty period: it never will, and must not block the rest
+                print(f"dropped a {len(data)}-byte message that does not fit one JACK period", file=sys.stderr)
+            else:
+                floor, wrote = frame, True
+                state["written"] += 1
             heapq.heappop(heap)
-            floor = frame
-            state["written"] += 1
+
+    @client.set_process_callback
+    def process(frames: int) -> None:
+        try:
+            write_due(frames)
+        except Exception as err:  # JACK-Client would stop calling us: say so, and let the reader end the process
+            state["failed"] = f"{type(err).__name__}: {err}"
+            raise jack.CallbackExit from err
 
     @client.set_shutdown_callback
     def shutdown(_status: object, reason: str) -> None:
@@ -132,13 +144,14 @@ def main(argv: list[str] | None = None) -> int:
             client.close()
             return 2
     print(f"ready {port.name} {client.samplerate} {client.blocksize}", flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nobody reads stdout from here on: libjack's chatter too
     gc.freeze()  # what exists now is never collected: a collection on the callback's thread stays short
 
     _prefer_real_time()
     stdin = sys.stdin.fileno()
     pending = b""
     checked = time.monotonic()
-    while not state["stopped"]:
+    while not state["stopped"] and not state["failed"]:
         readable, _, _ = select.select([stdin], [], [], 0.2)
         if time.monotonic() - checked > 1.0:
             state["offset_ns"], checked = clock_offset_ns(get_time), time.monotonic()
@@ -148,13 +161,19 @@ def main(argv: list[str] | None = None) -> int:
         if not chunk:
             break
         pending += chunk
-        while len(pending) >= HEADER.size:
-            t_ns, length = HEADER.unpack_from(pending)
-            if len(pending) < HEADER.size + length:
+        at = 0
+        while len(pending) - at >= HEADER.size:
+            t_ns, length = HEADER.unpack_from(pending, at)
+            if len(pending) - at < HEADER.size + length:
                 break
-            data = bytes(pending[HEADER.size : HEADER.size + length])
-            pending = pending[HEADER.size + length :]
+            data = pending[at + HEADER.size : at + HEADER.size + length]
+            at += HEADER.size + length
             incoming.append((t_ns or time.perf_counter_ns(), next(order), data))
+        pending = pending[at:]
+    if state["failed"]:
+        print(f"the JACK process callback failed ({state['failed']})", file=sys.stderr)
+        client.close()
+        return FAILED
     if state["stopped"]:
         print(f"the JACK server stopped ({state['stopped']})", file=sys.stderr)
         return SERVER_STOPPED

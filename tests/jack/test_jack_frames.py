@@ -11,7 +11,7 @@ import pytest
 
 from cocomposer.engine.notes import ScheduledNote
 from cocomposer.engine.scheduler import Scheduler
-from cocomposer.errors import PortError
+from cocomposer.errors import BackendLostError, PortError
 from cocomposer.midi import ports
 from cocomposer.midi.jack_frames import JackFramesOut
 from cocomposer.midi.jack_frames_child import clock_offset_ns, jack_time_functions
@@ -129,6 +129,19 @@ def _play_and_cancel(jack_server, out, listener: FrameListener) -> None:
         scheduler.cancel("a")  # mid-answer: sounding notes close, handed note-ons are closed after they sound
         scheduler.schedule([ScheduledNote(now + 2.0, now + 2.2, 72, 90, 0, "b")])
         time.sleep(0.1)
+
+
+def test_a_helper_that_died_is_reported_lost_and_sends_fail_at_once(jack_server) -> None:
+    out = JackFramesOut("frames-test", "x")
+    try:
+        assert out.lost is None
+        out._process.kill()  # type: ignore[union-attr]
+        out._process.wait(5)  # type: ignore[union-attr]
+        assert "its JACK helper process ended" in (out.lost or "")
+        with pytest.raises(BackendLostError, match="helper process ended"):
+            out.send((0x90, 60, 100))
+    finally:
+        out.close()
 
 
 def test_a_helper_that_cannot_start_is_a_port_error(jack_server, monkeypatch: pytest.MonkeyPatch) -> None:

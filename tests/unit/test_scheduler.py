@@ -377,6 +377,26 @@ def test_thread_on_a_fake_clock_sends_as_time_advances() -> None:
     ]
 
 
+def test_the_thread_waits_for_the_watchdog_without_spinning_over_a_timed_output() -> None:
+    """The lead of a timed output moves only note events earlier, not the watchdog's deadline: the thread sleeps
+    until the deadline instead of waking over and over in the lead before it (which it did)."""
+    fake, _, out, scheduler = make(120, timed=True, max_note_seconds=2.0)
+    passes = []
+    process_due = scheduler._process_due
+    scheduler._process_due = lambda now: passes.append(now) or process_due(now)  # type: ignore[method-assign]
+    with scheduler:
+        scheduler.schedule([note(0.0, INF, 60)])
+        fake.set(0.0)
+        assert out.wait_for(1)
+        fake.set(2.0 - out.lead_seconds / 2)  # inside the lead before the watchdog's deadline (2.0 s)
+        time.sleep(0.3)
+        woken = len(passes)
+        fake.set(2.0)
+        assert out.wait_for(2)
+    assert woken < 20, f"the scheduler woke {woken} times in 0.3 s with nothing to do"
+    assert out.messages[:2] == [(0.0, (ON, 60, 100)), (2.0, (OFF, 60, 0))] and scheduler.watchdog_closed == 1
+
+
 def test_thread_with_the_real_clock_plays_everything_then_stop_panics() -> None:
     clock = InternalClock(300)  # real perf_counter: 0.2 s per beat
     out = FakeOut(time.perf_counter)
