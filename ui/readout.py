@@ -3,8 +3,9 @@
 :func:`latency_figures` reads the engine's own measurements, the figures `cocomposer bench` reports: model step
 durations (``generator.step_seconds``), the time from a phrase end to its answer's first note-on leaving
 (``stats.reaction_seconds``, for answers meant to start at once), how far each note-on left from its time
-(``scheduler.lateness``: the engine's part of the bench's arrival error) and the answers that came too late to play
-(``scheduler.late_dropped``).
+(``scheduler.lateness``: the engine's part of the bench's arrival error; through the timed JACK output, which is given
+each note's own time one period ahead, only a note handed over after its time counts) and the answers that came too
+late to play (``scheduler.late_dropped``).
 """
 
 from __future__ import annotations
