@@ -68,7 +68,7 @@ def list_ports(api: str = "auto") -> tuple[list[str], list[str]]:
     found: dict[Kind, list[str]] = {}
     for kind in ("input", "output"):
         midi = _new_rtmidi(kind, api_id, "cocomposer-list")
-        found[kind] = [port for port in midi.get_ports() if not port.endswith(f":{GUARD_PORT}")]
+        found[kind] = _offered(midi.get_ports())
         midi.delete()
     return found["input"], found["output"]
 
@@ -112,7 +112,7 @@ def _open_rtmidi(
                 midi.open_virtual_port(virtual_name)
             _opened_here.add((client_name, virtual_name))
             return midi, virtual_name
-        ports = [p for p in midi.get_ports() if not (skip_own and _ours(p)) and not p.endswith(f":{GUARD_PORT}")]
+        ports = _offered(midi.get_ports(), skip_own)
         index = match_port(name, ports, kind)
         with captured_stderr() as captured:
             midi.open_port(midi.get_ports().index(ports[index]), name=virtual_name)
@@ -127,6 +127,12 @@ def _open_rtmidi(
 
 
 _opened_here: set[tuple[str, str]] = set()  # (client, port) of every virtual port this process made
+
+
+def _offered(names: Sequence[str], skip_own: bool = False) -> list[str]:
+    """The ports among ``names`` a name may match: never an input's sysex guard, nor (``skip_own``) a virtual port
+    this process made."""
+    return [p for p in names if not p.endswith(f":{GUARD_PORT}") and not (skip_own and _ours(p))]
 
 
 def _ours(port: str) -> bool:
@@ -192,8 +198,7 @@ def _open_frames_output(
     try:
         destination = None
         if name is not None:
-            available = [p for p in watch.own_ports(is_input=True) if not (skip_own and _ours(p))]
-            available = [p for p in available if not p.endswith(f":{GUARD_PORT}")]
+            available = _offered(watch.own_ports(is_input=True), skip_own)
             destination = available[match_port(name, available, "output")]
         port = jack_frames.JackFramesOut(client_name, virtual_name, destination, watch)
     except BaseException:
