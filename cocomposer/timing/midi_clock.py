@@ -18,6 +18,8 @@ from cocomposer.midi_bytes import CONTINUE, SONG_POSITION, START, STOP, TIMING_C
 from cocomposer.timing.clock import (
     _TRANSPORT,
     BOUNDARY_EPSILON,
+    MAX_BPM,
+    MIN_BPM,
     PPQN,
     Clock,
     InternalClock,
@@ -56,7 +58,7 @@ class MidiClockFollower(Clock):
         self._intercept = 0.0
         self._announced_bpm: float | None = None
         self._next_tick = 0  # song position (in ticks) that the next clock plays
-        self._suspect = False  # the last clock came one interval late: maybe the one before it was lost
+        self._suspect = 0  # 1: the last clock came one interval late (was one lost?); 2: so did the one after it
 
     def _tempo(self) -> float:  # the estimate, or ``default_bpm`` before two clock ticks have arrived
         return self._default_bpm if self._slope is None else 60.0 / (PPQN * self._slope)
@@ -87,7 +89,7 @@ class MidiClockFollower(Clock):
                     or (status == SONG_POSITION and _sixteenths(message) * (PPQN // 4) == self._next_tick)
                 ):
                     return True  # a sender re-telling a new follower where it is: nothing moves here
-                self._suspect = False
+                self._suspect = 0
                 if status == START:
                     self._next_tick = 0
                 elif status == SONG_POSITION:  # in MIDI beats (sixteenths) = 6 ticks
@@ -105,18 +107,19 @@ class MidiClockFollower(Clock):
 
     def _tick(self, t: float) -> bool:  # count one clock; returns whether the tempo moved enough to announce
         # A clock lost on the way (a JACK xrun, a busy USB interface): a tick one interval late is suspect, and when
-        # the next one sits on the old grid, the lost one is counted too. A slower tempo moves both: nothing added.
+        # the next two sit on the old grid, the lost one is counted too (one is not enough: after a stall, a late
+        # tick and a less late one look the same). A slower tempo moves all of them: nothing added.
         if self._suspect:
-            self._suspect = False
-            if (
-                self._slope is not None
-                and abs(t - (self._intercept + self._slope * (self._ticks + 1))) < 0.25 * self._slope
-            ):
+            shifted = self._slope is not None and (
+                abs(t - (self._intercept + self._slope * (self._ticks + 1))) < 0.25 * self._slope
+            )
+            self._suspect = 2 if shifted and self._suspect == 1 else 0
+            if shifted and not self._suspect:
                 self._ticks += 1
                 if self._running:
                     self._next_tick += 1
         elif self._missed_one(t):
-            self._suspect = True
+            self._suspect = 1
         self._update_tempo(self._ticks, t)
         self._ticks += 1
         if self._running:
@@ -152,6 +155,9 @@ class MidiClockFollower(Clock):
                 self._outliers.append((index, t))
                 if len(self._outliers) < self.JUMP_TICKS:
                     return  # an isolated late or early tick: ignored for tempo
+                if not self._plausible_jump():  # late clocks a stall let through: the next ones may yet be a jump
+                    self._outliers.pop(0)
+                    return
                 if lost := self._lost_before_jump():  # the "jump" is (partly) clocks lost on the way: count them
                     self._outliers = [(k + lost, when) for k, when in self._outliers]
                     self._ticks += lost
@@ -163,6 +169,19 @@ class MidiClockFollower(Clock):
         self._outliers.clear()
         self._window.append((index, t))
         self._fit()
+
+    def _plausible_jump(self) -> bool:
+        """Whether the outliers in a row tick evenly (each interval within 30% of their mean) at a tempo a sender
+        could play (``MIN_BPM``..``MAX_BPM``, with a quarter's slack). Clocks held up by a stall (a busy machine, a
+        JACK xrun, a USB hiccup) arrive in a burst, one per audio period, or unevenly: taken for a new tempo they read
+        as hundreds or thousands of BPM, every note planned in beats falls due at once, and the gap before them is
+        counted as lost clocks."""
+        steps = [(t2 - t1) / (k2 - k1) for (k1, t1), (k2, t2) in zip(self._outliers, self._outliers[1:], strict=False)]
+        (first_index, first_t), (end_index, end_t) = self._outliers[0], self._outliers[-1]
+        new = (end_t - first_t) / (end_index - first_index) if end_index > first_index else 0.0
+        if new <= 0.0 or not 0.75 * MIN_BPM <= 60.0 / (PPQN * new) <= 1.25 * MAX_BPM:
+            return False
+        return all(abs(step - new) <= 0.3 * new for step in steps)
 
     def _lost_before_jump(self) -> int:
         """How many clocks (0..2) went missing just before ticks that look like a tempo jump: 0 unless that is clear.

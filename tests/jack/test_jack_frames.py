@@ -16,6 +16,7 @@ from cocomposer.midi import ports
 from cocomposer.midi.jack_frames import JackFramesOut
 from cocomposer.midi.jack_frames_child import clock_offset_ns, jack_time_functions
 from cocomposer.timing.clock import InternalClock
+from tests.support.jack import assert_jack_xrun_explains, lost_or_doubled, unmatched
 
 pytestmark = pytest.mark.jack
 
@@ -49,8 +50,9 @@ class FrameListener:
         self.frame_ns = 1e9 / self.client.samplerate
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[tuple[int, tuple[int, ...]]]:
+        """The events once ``count`` arrived, or all that did within ``timeout`` (JACK may lose some in an xrun)."""
         with self.cond:
-            assert self.cond.wait_for(lambda: len(self.events) >= count, timeout), f"got {self.events}"
+            self.cond.wait_for(lambda: len(self.events) >= count, timeout)
             return list(self.events)
 
     def close(self) -> None:
@@ -88,31 +90,48 @@ def _play(jack_server, out: JackFramesOut, listener: FrameListener) -> list[tupl
 
 
 def test_messages_land_at_their_frame_never_early_and_in_the_order_sent(jack_server, listener) -> None:
+    xruns = jack_server.xruns()
     with ports.open_output(None, "jack", virtual_name="frames", client_name="frames-test", timed=True) as out:
         assert isinstance(out, JackFramesOut) and 0 < out.period_seconds < out.lead_seconds < 0.05
         plan = _play(jack_server, out, listener)
     got = listener.wait_for(81, timeout=1.0)  # close wrote everything the helper held before it returned
     notes = [m for i in range(40) for m in ((0x90, 40 + i, 100), (0x80, 40 + i, 0))]
     cc = (0xB0, 123, 0)
-    assert [m for _, m in got] in ([*notes, cc], [*notes[:-2], cc, *notes[-2:]])
-    ons = [(arrived, m) for arrived, m in got if m[0] == 0x90]
-    for (t, message), (arrived, received) in zip(plan, ons, strict=True):
-        assert received == message
-        assert arrived >= t * 1e9 - 1.5 * listener.frame_ns, f"{message} landed {(t * 1e9 - arrived) / 1e6} ms early"
+    received = [m for _, m in got]
+    try:
+        lost, doubled = lost_or_doubled([*notes, cc], received)
+    except AssertionError:  # the CC with no time may pass the last note's period
+        lost, doubled = lost_or_doubled([*notes[:-2], cc, *notes[-2:]], received)
+    due = {message: t for t, message in plan}
+    for arrived, message in got:
+        if message in due:
+            early_ms = (due[message] * 1e9 - arrived) / 1e6
+            assert arrived >= due[message] * 1e9 - 1.5 * listener.frame_ns, f"{message} landed {early_ms} ms early"
+    if skip := assert_jack_xrun_explains(jack_server, xruns, lost, doubled):
+        pytest.skip(skip)
 
 
 def test_the_scheduler_over_frames_closes_every_note_it_opens(jack_server, listener) -> None:
+    xruns = jack_server.xruns()
     with ports.open_output(None, "jack", virtual_name="frames", client_name="frames-test", timed=True) as out:
+        sent: list[tuple[int, ...]] = []  # as handed: the scheduler's floor keeps their times in this order
+        send_at = out.send_at
+        out.send_at = lambda message, t: (sent.append(tuple(message)), send_at(message, t))[1]
         _play_and_cancel(jack_server, out, listener)
+    assert any(m[0] & 0xF0 == 0x90 for m in sent) and not unmatched([(0, m) for m in sent])
+    heard = listener.wait_for(len(sent), timeout=1.0)
     sounding: set[int] = set()
-    for _, (status, pitch, *_rest) in listener.events:
+    for _, (status, pitch, *_rest) in heard:
         if status & 0xF0 == 0x90:
             assert pitch not in sounding
             sounding.add(pitch)
         elif status & 0xF0 == 0x80:
             assert pitch in sounding
             sounding.discard(pitch)
-    assert not sounding and any(m[0] & 0xF0 == 0x90 for _, m in listener.events)
+    lost, doubled = lost_or_doubled(sent, [m for _, m in heard])
+    assert not sounding or lost, f"{sounding} left sounding at the listener, though every message arrived"
+    if skip := assert_jack_xrun_explains(jack_server, xruns, lost, doubled):
+        pytest.skip(skip)
 
 
 def _play_and_cancel(jack_server, out, listener: FrameListener) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import subprocess
 import time
+from collections.abc import Sequence
 
 from cocomposer.bench.jackd import JackStartError, PrivateJackd, jack_tool
 from tests.support.midi import unmatched as unmatched  # re-exported for the JACK tests
@@ -44,3 +46,30 @@ class JackServer(PrivateJackd):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no JACK port holding {substring!r} after {timeout} s; ports: {self.ports()}")
             time.sleep(0.02)
+
+
+def lost_or_doubled(expected: Sequence[object], received: Sequence[object]) -> tuple[list[object], list[object]]:
+    """What JACK lost (in ``expected``, not received) and doubled (received twice in a row) on the way: a late client
+    in an xrun misses a period's MIDI or reads it twice. AssertionError for anything else (a message garbled, out of
+    order, or never sent), which is never JACK's doing."""
+    lost: list[object] = []
+    doubled: list[object] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=expected, b=received, autojunk=False).get_opcodes():
+        if op == "delete":
+            lost.extend(expected[i1:i2])
+        elif op == "insert" and set(received[j1:j2]) <= {*received[max(0, j1 - 1) : j1], *received[j2 : j2 + 1]}:
+            doubled.extend(received[j1:j2])
+        elif op != "equal":
+            raise AssertionError(f"received {list(received[j1:j2])} where {list(expected[i1:i2])} was sent")
+    return lost, doubled
+
+
+def assert_jack_xrun_explains(server: JackServer, xruns_before: int | None, lost: list, doubled: list) -> str:
+    """When JACK lost or doubled a message, the server must have logged an xrun meanwhile (else it is our bug);
+    returns a line naming exactly what it dropped and doubled ("" when nothing), for a skip after the other checks."""
+    if not lost and not doubled:
+        return ""
+    xruns = server.xruns()
+    assert xruns is not None and xruns_before is not None, "the JACK server's log cannot be read"
+    assert xruns > xruns_before, f"lost {lost} and doubled {doubled} on the way, and JACK logged no xrun meanwhile"
+    return f"JACK lost {lost} and doubled {doubled} in {xruns - xruns_before} xrun(s); everything else checked"

@@ -517,3 +517,23 @@ def test_a_follower_ignores_a_sender_retelling_where_it_is() -> None:
     follower.feed((SONG_POSITION, 8, 0), 12 * interval)  # elsewhere while running: a relocation
     assert [e for e in events.names() if e != "tempo"] == ["start", "position"]
     assert follower.beat_at(12 * interval) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("bpm", [90.0, 120.0, 150.0])
+@pytest.mark.parametrize("spacing", [0.0, 0.00002, 0.00133, 0.0027])  # one burst, or one clock per JACK period
+@pytest.mark.parametrize("held", [3.5, 5.5, 8.5])  # clock intervals the stall lasts
+def test_clocks_held_up_by_a_stall_are_not_a_tempo_jump(bpm: float, spacing: float, held: float) -> None:
+    # A busy machine or a JACK xrun holds the clock back, then lets the backlog through at once. Read as a new tempo
+    # (it was: 125,000 BPM), every answer note planned in beats fell due together, up to a beat early.
+    follower = MidiClockFollower(now=FakeClock())
+    follower.feed((START,), -0.001)
+    sent = steady(bpm, 6 * PPQN, jitter=0.0003)
+    released, backlog = sent[2 * PPQN] + held * 60.0 / bpm / PPQN, 0
+    for k, t in enumerate(sent):
+        if sent[2 * PPQN] <= t < released:
+            t, backlog = released + backlog * spacing, backlog + 1
+        follower.feed((TIMING_CLOCK,), t)
+        if k >= PPQN:
+            assert follower.bpm == pytest.approx(bpm, abs=1.0), f"tick {k}"
+    assert backlog >= 3 and follower.ticks == len(sent)
+    assert follower.beat_at(sent[-1]) == pytest.approx((len(sent) - 1) / PPQN, abs=1e-6)
