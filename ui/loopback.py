@@ -69,6 +69,7 @@ class LoopbackMidi:
         client_name: str = "cocomposer",
         now_ns: object = None,
         skip_own: bool = False,
+        frames: bool = False,
     ) -> ports.MidiIn:
         port_name = virtual_name if name is None else self._match(name, "input")
         port = ports.LoopbackIn(port_name)

@@ -138,6 +138,13 @@ def add_port_flags(parser: argparse.ArgumentParser) -> None:
         help="on JACK, how answer notes leave: frames (each at its exact frame in the audio period, through a small "
         "helper process) or rtmidi (at the start of the next period)",
     )
+    parser.add_argument(
+        "--jack-input",
+        default="frames",
+        choices=JACK_OUTPUTS,
+        help="on JACK, how the player's notes arrive: frames (each handed on as its audio period is read, stamped "
+        "with its frame's time, through a small helper process) or rtmidi (python-rtmidi's queue, read every 0.5 ms)",
+    )
     add_model_flag(parser)
     parser.add_argument(
         "--sync",

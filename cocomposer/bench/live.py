@@ -71,6 +71,7 @@ class LiveConfig:
     until_measured: bool = False
     max_factor: int = 3
     jack_output: str = "frames"  # how the engine sends on JACK (EngineConfig.jack_output)
+    jack_input: str = "frames"  # how the engine listens on JACK (EngineConfig.jack_input)
 
     def settings(self) -> Settings:
         return Settings(
@@ -331,11 +332,13 @@ def measure_live(
     from cocomposer.engine.factory import build_engine
 
     settings = config.settings()
-    engine_config = EngineConfig(model=model, api="jack", seed=config.seed, jack_output=config.jack_output)
+    engine_config = EngineConfig(
+        model=model, api="jack", seed=config.seed, jack_output=config.jack_output, jack_input=config.jack_input
+    )
     results: dict = {
         "settings": {
             "bpm": config.bpm, "quantize": "off", "answer_beats": 1, "cycle_beats": CYCLE_BEATS,
-            "jack_output": config.jack_output,
+            "jack_output": config.jack_output, "jack_input": config.jack_input,
         }
     }  # fmt: skip
     with ExitStack() as stack:

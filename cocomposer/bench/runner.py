@@ -196,7 +196,7 @@ def bench_jack_sections(model_path: Path | None, config: BenchConfig, phrase, re
                     "live", errors, lambda: measure_live(model_path, live, pitches, _log, jack.xruns)
                 )
                 if config.mode == "full":  # the same quiet run with notes sent through python-rtmidi, to compare
-                    rtmidi = replace(live, conditions=("quiet",), jack_output="rtmidi")
+                    rtmidi = replace(live, conditions=("quiet",), jack_output="rtmidi", jack_input="rtmidi")
                     report["live_rtmidi"] = _guard(
                         "live_rtmidi", errors, lambda: measure_live(model_path, rtmidi, pitches, _log, jack.xruns)
                     )
@@ -282,7 +282,8 @@ def live_rows(live: dict, config: BenchConfig, jack: str) -> list[Row]:
     else:
         count = f"{config.phrases} phrases each (quick mode; --full: until {FULL.phrases} answers began at once)"
     output = {"frames": "each note at its frame (JACK-Client)", "rtmidi": "notes sent through python-rtmidi"}
-    how = output.get(s.get("jack_output", "rtmidi"), "")
+    heard = {"frames": "input read by period (JACK-Client)", "rtmidi": "input polled from python-rtmidi"}
+    how = f"{output.get(s.get('jack_output', 'rtmidi'), '')}, {heard[s.get('jack_input', 'rtmidi')]}"
     rows = [Row(f"End to end through {jack}: call-and-response, quantize off, {fmt(s['bpm'])} BPM, {count}; {how}")]
     headings = {"quiet": "quiet input", "flood": "input flooded by a second client (clock, active sensing, CCs)"}
     for condition in ("quiet", "flood"):

@@ -18,6 +18,7 @@ class EngineConfig:
     out_port: str | None = None  # a port to play to; None: a virtual port "cocomposer out"
     api: str = "auto"  # the MIDI backend (see cocomposer.midi.ports)
     jack_output: str = "frames"  # on JACK: "frames" (each message at its frame, cocomposer.midi.jack_frames), "rtmidi"
+    jack_input: str = "frames"  # on JACK: "frames" (each message as its period is read, stamped by frame), "rtmidi"
     sync: str = "internal"  # one of SYNC_SOURCES
     output_offset_ms: float = 0.0  # every note is sent this much later (negative: earlier) than its beat
     seed: int | None = None  # the generator's random seed (repeatable answers)

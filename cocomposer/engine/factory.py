@@ -21,10 +21,12 @@ def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> 
         raise ConfigError("--clock-in only makes sense with --sync midi-clock")
     if config.clock_out and config.sync != "internal":
         raise ConfigError("--clock-out sends the internal tempo; it cannot be combined with --sync midi-clock or link")
+    for what, value in (("output", config.jack_output), ("input", config.jack_input)):
+        if value not in JACK_OUTPUTS:
+            raise ConfigError(f"jack {what} must be one of {', '.join(JACK_OUTPUTS)}, got {value!r}")
     model = OnnxModel.load(config.model)
-    midi_in = stack.enter_context(ports.open_input(config.in_port, config.api, skip_own=True))
-    if config.jack_output not in JACK_OUTPUTS:
-        raise ConfigError(f"jack output must be one of {', '.join(JACK_OUTPUTS)}, got {config.jack_output!r}")
+    frames = config.jack_input == "frames"
+    midi_in = stack.enter_context(ports.open_input(config.in_port, config.api, skip_own=True, frames=frames))
     timed = config.jack_output == "frames"
     midi_out = stack.enter_context(ports.open_output(config.out_port, config.api, skip_own=True, timed=timed))
     sync = config.sync
@@ -46,7 +48,7 @@ def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> 
     )
     if config.clock_in:
         clock_port = stack.enter_context(
-            ports.open_input(config.clock_in, config.api, virtual_name="cocomposer clock", skip_own=True)
+            ports.open_input(config.clock_in, config.api, virtual_name="cocomposer clock", skip_own=True, frames=frames)
         )
         clock_port.start(engine.sink)
     if config.clock_out:

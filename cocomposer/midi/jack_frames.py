@@ -1,4 +1,6 @@
-"""A JACK MIDI output that sends each message at the frame of its time: :class:`JackFramesOut`.
+"""JACK MIDI ports through JACK-Client in a helper process: :class:`JackFramesOut` sends each message at the frame of
+its time; :class:`JackFramesIn` hands each incoming message on the moment its period is read, stamped with its
+frame's time.
 
 python-rtmidi writes every message at frame 0 of the period after the send, so a note lands up to one period
 (1.33 ms at 64 frames, 48 kHz) after its time, wherever the sending thread woke. Here the scheduler hands each
@@ -12,12 +14,17 @@ A message sent without a time (:meth:`send`) goes out in the next period, at fra
 The helper keeps the messages in time order (those of one time in the order sent); the scheduler never hands a
 message a time before one it handed earlier, so a note's off never overtakes its on.
 
-The helper is started with ``python -m``, so the standalone app, which cannot, uses python-rtmidi's output.
+On input, python-rtmidi's queue must be polled (every 0.5 ms: a note waits up to that long, more on a busy machine;
+its callback path loses and garbles messages within one period). The helper's callback writes each event down a pipe
+in the period it arrives, and a reader thread here, asleep in ``read``, hands it to the engine at once.
+
+The helper is started with ``python -m``, so the standalone app, which cannot, uses python-rtmidi.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import select
 import subprocess
@@ -30,13 +37,88 @@ from collections.abc import Callable, Sequence
 from cocomposer.errors import BackendLostError, PortError
 from cocomposer.midi import jack_watch
 from cocomposer.midi.jack_frames_child import FAILED, HEADER, SERVER_STOPPED
-from cocomposer.midi.port_base import MidiOut, as_message
+from cocomposer.midi.port_base import MidiIn, MidiOut, Sink, as_message
+from cocomposer.midi_bytes import split_messages
 
 READY_SECONDS = 5.0
 WRITE_SECONDS = 1.0  # a helper that takes nothing from the pipe for this long is stuck: the send fails
 
 
-class JackFramesOut(MidiOut):
+class _Helper:
+    """The helper process of one port: started, waited for ("ready"), asked how it ended, ended."""
+
+    def __init__(self, client_name: str, port_name: str, peer: str | None, watch: jack_watch.JackWatch | None) -> None:
+        self._watch = watch
+        kind = "input" if self._is_input else "output"
+        command = [sys.executable, "-m", "cocomposer.midi.jack_frames_child", "--client", client_name]
+        command += ["--port", port_name] + (["--connect", peer] if peer else [])
+        command += ["--input"] if self._is_input else []
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _end): a pipe nobody reads could fill
+        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, start_new_session=True
+        )
+        assert self._process.stdin is not None
+        os.set_blocking(self._process.stdin.fileno(), False)  # a stuck helper must not hang the engine
+        line = _read_line(self._process, READY_SECONDS)
+        if not line.startswith("ready "):
+            error = self._end(kill=True)
+            what = f"MIDI {kind} {peer!r}" if peer else f"virtual MIDI {kind} {port_name!r}"
+            raise PortError(f"could not open {what} through JACK-Client: {error or line or 'no answer'}")
+        full_name, rate, frames = line[len("ready ") :].rsplit(" ", 2)
+        self.jack_name: str | None = full_name
+        self.period_seconds = int(frames) / float(rate)
+
+    _is_input = False
+
+    @property
+    def lost(self) -> str | None:
+        if self._watch is not None and self._watch.lost is not None:
+            return self._watch.lost
+        process = self._process
+        if process is not None and process.poll() is not None:
+            return f"its JACK helper process ended ({self._describe_exit()})"
+        return None
+
+    def _describe_exit(self) -> str:
+        process = self._process
+        if process is None or process.poll() is None:
+            return "it is still running"
+        if process.returncode == SERVER_STOPPED:
+            return "the JACK server stopped, or dropped its client"
+        if process.returncode == FAILED:
+            return "its process callback failed"
+        return f"exit status {process.returncode}"
+
+    def _end(self, kill: bool = False) -> str:
+        """Stop the helper (closing its stdin lets it finish what it holds and exit); its stderr, stripped."""
+        process, self._process = self._process, None
+        if process is None:
+            return ""
+        with contextlib.suppress(OSError):
+            if process.stdin is not None:
+                process.stdin.close()
+        if kill:
+            process.kill()
+        try:
+            process.wait(timeout=3.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        self._stderr.seek(0)
+        err = self._stderr.read()
+        self._stderr.close()
+        return err.decode(errors="replace").strip()
+
+    def _release(self) -> None:
+        if self._watch is not None and self.jack_name is not None:
+            self._watch.forget(self.jack_name)
+        jack_watch.release(self._watch)
+        self._watch = None
+
+
+class JackFramesOut(_Helper, MidiOut):
     """A JACK MIDI output port of a helper process; ``send`` and ``send_at`` are safe from several threads."""
 
     timed = True
@@ -50,36 +132,11 @@ class JackFramesOut(MidiOut):
         watch: jack_watch.JackWatch | None = None,
     ) -> None:
         self.name = destination or port_name
-        self._watch = watch
         self._lock = threading.Lock()
-        command = [sys.executable, "-m", "cocomposer.midi.jack_frames_child", "--client", client_name]
-        command += ["--port", port_name] + (["--connect", destination] if destination else [])
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _end): a pipe nobody reads could fill
-        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, start_new_session=True
-        )
-        assert self._process.stdin is not None
-        os.set_blocking(self._process.stdin.fileno(), False)  # a stuck helper must not hang the scheduler
-        line = _read_line(self._process, READY_SECONDS)
-        if not line.startswith("ready "):
-            error = self._end(kill=True)
-            what = f"MIDI output {destination!r}" if destination else f"virtual MIDI output {port_name!r}"
-            raise PortError(f"could not open {what} through JACK-Client: {error or line or 'no answer'}")
-        full_name, rate, frames = line[len("ready ") :].rsplit(" ", 2)
-        self.jack_name = full_name
-        self.period_seconds = int(frames) / float(rate)
+        super().__init__(client_name, port_name, destination, watch)
         # A message must reach the helper before the callback of the period holding its time starts: one period
         # ahead, plus what the pipe and the helper's wake-up take (well under a millisecond here).
         self.lead_seconds = self.period_seconds + 0.0007
-
-    @property
-    def lost(self) -> str | None:
-        if self._watch is not None and self._watch.lost is not None:
-            return self._watch.lost
-        process = self._process
-        if process is not None and process.poll() is not None:
-            return f"its JACK helper process ended ({self._describe_exit()})"
-        return None
 
     def on_connect(self, listener: Callable[[str], None]) -> bool:
         if self._watch is None or self.jack_name is None:
@@ -119,45 +176,70 @@ class JackFramesOut(MidiOut):
                     f"for {WRITE_SECONDS:g} s"
                 ) from err
 
-    def _describe_exit(self) -> str:
-        process = self._process
-        if process is None or process.poll() is None:
-            return "it is still running"
-        if process.returncode == SERVER_STOPPED:
-            return "the JACK server stopped, or dropped its client"
-        if process.returncode == FAILED:
-            return "its process callback failed"
-        return f"exit status {process.returncode}"
-
-    def _end(self, kill: bool = False) -> str:
-        """Stop the helper (closing its stdin lets it write what it holds and exit); its stderr, stripped."""
-        process, self._process = self._process, None
-        if process is None:
-            return ""
-        with contextlib.suppress(OSError):
-            if process.stdin is not None:
-                process.stdin.close()
-        if kill:
-            process.kill()
-        try:
-            process.wait(timeout=3.0)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        self._stderr.seek(0)
-        err = self._stderr.read()
-        self._stderr.close()
-        return err.decode(errors="replace").strip()
-
     def close(self) -> None:
         with self._lock:
             self._end(kill=self.lost is not None)
-        if self._watch is not None and self.jack_name is not None:
-            self._watch.forget(self.jack_name)
-        jack_watch.release(self._watch)
-        self._watch = None
+        self._release()
+
+
+class JackFramesIn(_Helper, MidiIn):
+    """A JACK MIDI input port of a helper process: each message reaches the sink the moment the helper read its
+    period, stamped with its frame's time (``perf_counter`` nanoseconds, never later than it was read). What
+    arrives is split into well-formed messages (:func:`~cocomposer.midi_bytes.split_messages`); the malformed pieces
+    are dropped and counted in :attr:`malformed`. No sysex guard is needed: JACK-Client hands each event as it came."""
+
+    _is_input = True
+
+    def __init__(
+        self,
+        client_name: str,
+        port_name: str,
+        source: str | None = None,
+        watch: jack_watch.JackWatch | None = None,
+    ) -> None:
+        self.name = source or port_name
+        self.malformed = 0
+        self._thread: threading.Thread | None = None
+        super().__init__(client_name, port_name, source, watch)
+
+    def start(self, sink: Sink) -> None:
+        process = self._process
+        if process is None or process.stdout is None or self._thread is not None:
+            raise PortError(f"MIDI input {self.name!r} is closed or already started; open a new one to start it")
+        self._thread = threading.Thread(
+            target=self._read, args=(process.stdout, sink), name=f"midi-in {self.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, stream: io.BufferedReader, sink: Sink) -> None:
+        pending = b""
+        while True:
+            try:
+                chunk = stream.read1(65536)
+            except (OSError, ValueError):  # closed under us by close()
+                return
+            if not chunk:
+                return  # the helper ended (close, or the server went away: ``lost`` says which)
+            pending += chunk
+            at = 0
+            while len(pending) - at >= HEADER.size:
+                t_ns, length = HEADER.unpack_from(pending, at)
+                if len(pending) - at < HEADER.size + length:
+                    break
+                data = pending[at + HEADER.size : at + HEADER.size + length]
+                at += HEADER.size + length
+                messages, dropped = split_messages(data)
+                self.malformed += dropped
+                for message in messages:
+                    sink(t_ns, message)
+            pending = pending[at:]
+
+    def close(self) -> None:
+        self._end(kill=self.lost is not None)
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(1.0)
+        self._release()
 
 
 def _write_all(fd: int, data: bytes, timeout: float) -> None:

@@ -1,5 +1,7 @@
-"""The helper process behind :class:`~cocomposer.midi.jack_frames.JackFramesOut`: one JACK client with one MIDI
-output port, whose process callback writes each message at the frame of its time inside the period.
+"""The helper process behind :class:`~cocomposer.midi.jack_frames.JackFramesOut` and
+:class:`~cocomposer.midi.jack_frames.JackFramesIn`: one JACK client with one MIDI port. An output's process callback
+writes each message at the frame of its time inside the period; an input's reads each message with its frame's time
+and hands it on at once.
 
 It runs in a process of its own so that its Python callback never waits for an interpreter lock that the engine's
 threads hold (measured: a JACK-Client callback in a process whose other thread ran pure Python missed its periods).
@@ -14,6 +16,12 @@ frame 0 of the next period. Times on JACK's clock (``jack_get_time``, CLOCK_MONO
 process writes what it still holds, waits two periods so the server hands it on, and exits 0; when the server stops,
 it exits 3 with one line on stderr; when its callback fails, 4. A message that does not fit an empty period is
 dropped with a line on stderr. It ignores SIGINT, SIGTERM and SIGHUP (see :func:`main`).
+
+With ``--input``, the port is an input (``--connect`` names a source), and after the ready line stdout carries one
+record per JACK MIDI event, in the same form: the time of its frame, on ``perf_counter``'s clock, but never later
+than the callback that read it (a frame's time runs up to a period ahead of the wall clock), then the bytes as
+they came. Records wait in the callback's backlog while the pipe is full; over ``BACKLOG_BYTES`` the newest are
+dropped with a line on stderr. stdin then only tells the process when to end (it closes).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from collections.abc import Callable
 HEADER = struct.Struct("<qI")
 SERVER_STOPPED = 3
 FAILED = 4
+BACKLOG_BYTES = 1 << 20
 
 
 def jack_time_functions(client: object) -> tuple[Callable[[], int], Callable[[int], int]]:
@@ -81,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client", required=True)
     parser.add_argument("--port", required=True)
     parser.add_argument("--connect", default=None)
+    parser.add_argument("--input", action="store_true", help="an input port; stdout carries what arrives")
     args = parser.parse_args(argv)
 
     import jack
@@ -90,13 +100,30 @@ def main(argv: list[str] | None = None) -> int:
     except jack.JackError as err:
         print(f"could not open a JACK client: {err}", file=sys.stderr)
         return 2
-    port = client.midi_outports.register(args.port)
+    port = (client.midi_inports if args.input else client.midi_outports).register(args.port)
     get_time, frames_to_time = jack_time_functions(client)
     incoming: collections.deque[tuple[int, int, bytes]] = collections.deque()
     order = itertools.count()
     state = {"offset_ns": clock_offset_ns(get_time), "stopped": "", "failed": "", "written": 0, "dropped": 0}
     heap: list[tuple[int, int, bytes]] = []
     rate_ns = client.samplerate / 1e9
+    data_fd = -1  # an input's records go here: stdout as it was before 'ready' (stdout itself then goes to stderr)
+    backlog = bytearray()
+
+    def read_arrived(_frames: int) -> None:
+        base, now_us = client.last_frame_time, get_time()
+        for offset, data in port.incoming_midi_events():
+            t_ns = min(frames_to_time(base + offset), now_us) * 1000 + state["offset_ns"]
+            if len(backlog) < BACKLOG_BYTES:
+                backlog.extend(HEADER.pack(t_ns, len(data)))
+                backlog.extend(data)
+            else:
+                state["dropped"] += 1
+        if backlog and data_fd >= 0:
+            try:
+                del backlog[: os.write(data_fd, backlog)]
+            except BlockingIOError:
+                pass  # the reader is behind: the rest goes next period
 
     def write_due(frames: int) -> None:
         port.clear_buffer()
@@ -122,10 +149,12 @@ def main(argv: list[str] | None = None) -> int:
                 state["written"] += 1
             heapq.heappop(heap)
 
+    handle = read_arrived if args.input else write_due
+
     @client.set_process_callback
     def process(frames: int) -> None:
         try:
-            write_due(frames)
+            handle(frames)
         except Exception as err:  # JACK-Client would stop calling us: say so, and let the reader end the process
             state["failed"] = f"{type(err).__name__}: {err}"
             raise jack.CallbackExit from err
@@ -137,14 +166,19 @@ def main(argv: list[str] | None = None) -> int:
     client.activate()
     if args.connect:
         try:
-            client.connect(port, args.connect)
+            client.connect(*((args.connect, port) if args.input else (port, args.connect)))
         except jack.JackError as err:
             print(f"could not connect to {args.connect!r}: {err}", file=sys.stderr)
             client.deactivate()
             client.close()
             return 2
     print(f"ready {port.name} {client.samplerate} {client.blocksize}", flush=True)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nobody reads stdout from here on: libjack's chatter too
+    if args.input:
+        reader_fd = os.dup(sys.stdout.fileno())
+        os.set_blocking(reader_fd, False)  # the callback never waits for the reader
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # libjack's chatter never mixes into the records
+    if args.input:
+        data_fd = reader_fd
     gc.freeze()  # what exists now is never collected: a collection on the callback's thread stays short
 
     _prefer_real_time()
@@ -170,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             at += HEADER.size + length
             incoming.append((t_ns or time.perf_counter_ns(), next(order), data))
         pending = pending[at:]
+    if state["dropped"] and args.input:
+        print(f"dropped {state['dropped']} incoming messages: the engine read none for too long", file=sys.stderr)
     if state["failed"]:
         print(f"the JACK process callback failed ({state['failed']})", file=sys.stderr)
         client.close()

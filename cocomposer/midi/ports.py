@@ -149,10 +149,15 @@ def open_input(
     client_name: str = "cocomposer",
     now_ns: Callable[[], int] = time.perf_counter_ns,
     skip_own: bool = False,
+    frames: bool = False,
 ) -> MidiIn:
     """Open the input port matching `name`, or create a virtual one called `virtual_name` when `name` is None
-    (``skip_own``: never match a virtual port this process made)."""
+    (``skip_own``: never match a virtual port this process made). ``frames``: on JACK, where JACK-Client can be
+    used and stamps are on ``perf_counter`` (``now_ns``), a :class:`~cocomposer.midi.jack_frames.JackFramesIn`,
+    which hands each message on as its period is read, stamped with its frame's time."""
     watch = _watch_for(api)
+    if frames and watch is not None and now_ns is time.perf_counter_ns and jack_frames.available():
+        return _open_frames_port("input", name, virtual_name, client_name, skip_own, watch)
     before = watch.own_ports(is_input=True) if watch is not None else []
     try:
         midi, port_name = _open_rtmidi("input", name, api, virtual_name, client_name, skip_own)
@@ -179,7 +184,7 @@ def open_output(
     used, a :class:`~cocomposer.midi.jack_frames.JackFramesOut`, which sends each message at its frame."""
     watch = _watch_for(api)
     if timed and watch is not None and jack_frames.available():
-        return _open_frames_output(name, virtual_name, client_name, skip_own, watch)
+        return _open_frames_port("output", name, virtual_name, client_name, skip_own, watch)
     before = watch.own_ports(is_input=False) if watch is not None else []
     try:
         midi, port_name = _open_rtmidi("output", name, api, virtual_name, client_name, skip_own)
@@ -192,15 +197,16 @@ def open_output(
     return port
 
 
-def _open_frames_output(
-    name: str | None, virtual_name: str, client_name: str, skip_own: bool, watch: jack_watch.JackWatch
-) -> MidiOut:
+def _open_frames_port(
+    kind: Kind, name: str | None, virtual_name: str, client_name: str, skip_own: bool, watch: jack_watch.JackWatch
+) -> MidiIn | MidiOut:
     try:
-        destination = None
-        if name is not None:
-            available = _offered(watch.own_ports(is_input=True), skip_own)
-            destination = available[match_port(name, available, "output")]
-        port = jack_frames.JackFramesOut(client_name, virtual_name, destination, watch)
+        peer = None
+        if name is not None:  # an output connects to a JACK input port, an input to a JACK output port
+            available = _offered(watch.own_ports(is_input=kind == "output"), skip_own)
+            peer = available[match_port(name, available, kind)]
+        opener = jack_frames.JackFramesIn if kind == "input" else jack_frames.JackFramesOut
+        port: MidiIn | MidiOut = opener(client_name, virtual_name, peer, watch)
     except BaseException:
         jack_watch.release(watch)
         raise

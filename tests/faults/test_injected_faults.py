@@ -40,13 +40,19 @@ def _traced(rig: JackRig) -> JackRig:
     what reached the listener (JACK's dummy driver drops MIDI in an xrun on a loaded machine)."""
     out = rig.engine.midi_out
     rig.sent = []
-    send = out.send
+    send, send_at = out.send, getattr(out, "send_at", None)
 
     def traced(message) -> None:
         rig.sent.append((time.perf_counter(), tuple(message)))
-        send(message)
+        send(message) if send_at is None else send_at(message, None)  # JackFramesOut.send calls send_at
+
+    def traced_at(message, t) -> None:  # a timed output (the frames helper): handed ahead, with its time
+        rig.sent.append((time.perf_counter(), tuple(message)))
+        send_at(message, t)
 
     out.send = traced  # the scheduler calls the port's send: the instance attribute stands in for the method
+    if send_at is not None:
+        out.send_at = traced_at
     return rig
 
 

@@ -125,10 +125,12 @@ def play(send: Callable[[ports.Message], None], notes: Sequence[tuple[int, float
 
 class JackRig:
     """The engine on virtual JACK ports "cocomposer in" / "cocomposer out" (JACK clients ``cc-in-UID`` and
-    ``cc-out-UID``: each rtmidi port is a client of its own) and a test client playing and listening."""
+    ``cc-out-UID``: each port is a client of its own), opened as ``cocomposer run`` opens them (JACK-Client helpers;
+    ``frames=False``: python-rtmidi), and a test client playing and listening."""
 
-    def __init__(self, jack_server, **settings: object) -> None:
+    def __init__(self, jack_server, frames: bool = True, **settings: object) -> None:
         self.uid = uuid.uuid4().hex[:8]
+        self.frames = frames  # the engine's ports as `cocomposer run` opens them on JACK (else python-rtmidi's)
         self.settings = Settings(**{"bpm": BPM, "bars": 2.0, "density": 2.0, "low": 48, "high": 84, **settings})
         self.opened: list[ports.MidiIn | ports.MidiOut] = []
         self.engine: Engine | None = None
@@ -140,9 +142,13 @@ class JackRig:
 
     def _open(self, jack_server) -> None:
         uid = self.uid
-        engine_in = self._keep(ports.open_input(None, "jack", virtual_name="cocomposer in", client_name=f"cc-in-{uid}"))
+        engine_in = self._keep(
+            ports.open_input(None, "jack", virtual_name="cocomposer in", client_name=f"cc-in-{uid}", frames=self.frames)
+        )
         engine_out = self._keep(
-            ports.open_output(None, "jack", virtual_name="cocomposer out", client_name=f"cc-out-{uid}")
+            ports.open_output(
+                None, "jack", virtual_name="cocomposer out", client_name=f"cc-out-{uid}", timed=self.frames
+            )
         )
         self.engine = Engine(OnnxModel.load(), engine_in, engine_out, self.settings, seed=5)
         self.scheduled: list[ScheduledNote] = []  # every note the generator handed to the scheduler

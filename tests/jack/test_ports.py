@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from cocomposer.errors import ConfigError, PortError, PortNotFoundError
 from cocomposer.midi import ports
+from cocomposer.midi.jack_frames import JackFramesIn
 from cocomposer.midi.ports import Message
 
 TIMEOUT = 5.0
@@ -312,7 +313,7 @@ def _check_sequence(events: list[tuple[int, Message]]) -> None:
 
 
 @pytest.mark.jack
-def test_virtual_input_receives_in_order(jack_server, sender, uid: str) -> None:
+def test_virtual_input_receives_in_order_through_rtmidi(jack_server, sender, uid: str) -> None:
     stamps: list[tuple[int, int]] = []
 
     def clock() -> int:
@@ -338,6 +339,26 @@ def test_virtual_input_receives_in_order(jack_server, sender, uid: str) -> None:
 
 
 @pytest.mark.jack
+def test_virtual_input_receives_in_order_through_frames(jack_server, sender, uid: str) -> None:
+    sink = Collector()
+    with ports.open_input(None, api="jack", virtual_name=f"in-{uid}", client_name=f"cc-{uid}", frames=True) as ours:
+        assert isinstance(ours, JackFramesIn) and ours.name == f"in-{uid}" and ours.jack_name.endswith(f":in-{uid}")
+        ours.start(sink)
+        jack_server.connect(jack_server.wait_for_port(f"src-{uid}"), ours.jack_name)
+        prime(sender.send_message, sink)
+        sent_at = []
+        for message in SEQUENCE:
+            sent_at.append(time.perf_counter_ns())
+            sender.send_message(message)
+        events = sink.wait_for_messages(len(SEQUENCE))
+        handed = time.perf_counter_ns()
+    _check_sequence(events)
+    # Stamped by the frame each message came in (on perf_counter), never after the sink had it.
+    assert all(sent_at[0] - 5_000_000 <= t <= handed for t, _ in events), (sent_at[0], handed, events)
+    assert threading.get_ident() not in sink.threads, "the sink runs on the port's own thread"
+
+
+@pytest.mark.jack
 @pytest.mark.parametrize("timed", [False, True], ids=["rtmidi", "frames"])
 def test_virtual_output_sends_in_order(jack_server, receiver, uid: str, timed: bool) -> None:
     _, sink = receiver
@@ -356,7 +377,7 @@ def test_open_existing_ports_by_unique_substring(jack_server, sender, receiver, 
     _, received = receiver
     sink = Collector()
     with (
-        ports.open_input(f"SRC-{uid}", api="jack", client_name=f"cc-{uid}") as ours_in,
+        ports.open_input(f"SRC-{uid}", api="jack", client_name=f"cc-{uid}", frames=timed) as ours_in,
         ports.open_output(f"dst-{uid}", api="jack", client_name=f"cc-{uid}", timed=timed) as ours_out,
     ):
         assert ours_in.name == f"sender-{uid}:src-{uid}"
@@ -372,9 +393,10 @@ def test_open_existing_ports_by_unique_substring(jack_server, sender, receiver, 
 
 
 @pytest.mark.jack
-def test_unknown_port_on_jack_lists_what_is_there(jack_server, sender, uid: str) -> None:
+@pytest.mark.parametrize("frames", [False, True], ids=["rtmidi", "frames"])
+def test_unknown_port_on_jack_lists_what_is_there(jack_server, sender, uid: str, frames: bool) -> None:
     with pytest.raises(PortNotFoundError, match=rf"no MIDI input port matches 'nothing-{uid}'.*src-{uid}"):
-        ports.open_input(f"nothing-{uid}", api="jack")
+        ports.open_input(f"nothing-{uid}", api="jack", frames=frames)
 
 
 @pytest.mark.jack
