@@ -13,7 +13,7 @@ from cocomposer import __version__
 from cocomposer.app.cli_compose import add_compose_parser, add_provenance_parser, add_take_flags
 from cocomposer.app.frozen import check_command
 from cocomposer.console.helptext import CommandParser, HelpFormatter
-from cocomposer.engine.config import JACK_OUTPUTS
+from cocomposer.engine.config import JACK_INPUTS, JACK_OUTPUTS
 from cocomposer.engine.settings import CC_TARGETS, MODES, QUANTIZE, Settings, parse_cc_bindings
 from cocomposer.errors import CocomposerError
 from cocomposer.model.continuation import DEFAULT_CADENCE
@@ -141,9 +141,9 @@ def add_port_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jack-input",
         default="frames",
-        choices=JACK_OUTPUTS,
+        choices=JACK_INPUTS,
         help="on JACK, how the player's notes arrive: frames (each handed on as its audio period is read, stamped "
-        "with its frame's time, through a small helper process) or rtmidi (python-rtmidi's queue, read every 0.5 ms)",
+        "by its frame, through a small helper process) or rtmidi (python-rtmidi's queue, read every 0.5 ms)",
     )
     add_model_flag(parser)
     parser.add_argument(

@@ -283,7 +283,7 @@ def live_rows(live: dict, config: BenchConfig, jack: str) -> list[Row]:
         count = f"{config.phrases} phrases each (quick mode; --full: until {FULL.phrases} answers began at once)"
     output = {"frames": "each note at its frame (JACK-Client)", "rtmidi": "notes sent through python-rtmidi"}
     heard = {"frames": "input read by period (JACK-Client)", "rtmidi": "input polled from python-rtmidi"}
-    how = f"{output.get(s.get('jack_output', 'rtmidi'), '')}, {heard[s.get('jack_input', 'rtmidi')]}"
+    how = f"{output.get(s.get('jack_output', 'rtmidi'), '')}, {heard.get(s.get('jack_input', 'rtmidi'), '')}"
     rows = [Row(f"End to end through {jack}: call-and-response, quantize off, {fmt(s['bpm'])} BPM, {count}; {how}")]
     headings = {"quiet": "quiet input", "flood": "input flooded by a second client (clock, active sensing, CCs)"}
     for condition in ("quiet", "flood"):

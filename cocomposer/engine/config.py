@@ -9,6 +9,7 @@ from pathlib import Path
 
 SYNC_SOURCES = ("internal", "midi-clock", "link")
 JACK_OUTPUTS = ("frames", "rtmidi")
+JACK_INPUTS = JACK_OUTPUTS  # the same two ways in
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
-from cocomposer.engine.config import JACK_OUTPUTS, SYNC_SOURCES, EngineConfig
+from cocomposer.engine.config import JACK_INPUTS, JACK_OUTPUTS, SYNC_SOURCES, EngineConfig
 from cocomposer.engine.core import Engine
 from cocomposer.engine.settings import Settings
 from cocomposer.errors import ConfigError
@@ -21,9 +21,9 @@ def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> 
         raise ConfigError("--clock-in only makes sense with --sync midi-clock")
     if config.clock_out and config.sync != "internal":
         raise ConfigError("--clock-out sends the internal tempo; it cannot be combined with --sync midi-clock or link")
-    for what, value in (("output", config.jack_output), ("input", config.jack_input)):
-        if value not in JACK_OUTPUTS:
-            raise ConfigError(f"jack {what} must be one of {', '.join(JACK_OUTPUTS)}, got {value!r}")
+    for what, value, valid in (("output", config.jack_output, JACK_OUTPUTS), ("input", config.jack_input, JACK_INPUTS)):
+        if value not in valid:
+            raise ConfigError(f"jack {what} must be one of {', '.join(valid)}, got {value!r}")
     model = OnnxModel.load(config.model)
     frames = config.jack_input == "frames"
     midi_in = stack.enter_context(ports.open_input(config.in_port, config.api, skip_own=True, frames=frames))

@@ -1,6 +1,6 @@
 """JACK MIDI ports through JACK-Client in a helper process: :class:`JackFramesOut` sends each message at the frame of
 its time; :class:`JackFramesIn` hands each incoming message on the moment its period is read, stamped with its
-frame's time.
+frame's time a period back (JACK's input latency: so never later than it was read).
 
 python-rtmidi writes every message at frame 0 of the period after the send, so a note lands up to one period
 (1.33 ms at 64 frames, 48 kHz) after its time, wherever the sending thread woke. Here the scheduler hands each
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import select
 import subprocess
@@ -36,9 +37,11 @@ from collections.abc import Callable, Sequence
 
 from cocomposer.errors import BackendLostError, PortError
 from cocomposer.midi import jack_watch
-from cocomposer.midi.jack_frames_child import FAILED, HEADER, SERVER_STOPPED
+from cocomposer.midi.jack_frames_child import BACKLOG_BYTES, DROPPED, FAILED, HEADER, SERVER_STOPPED
 from cocomposer.midi.port_base import MidiIn, MidiOut, Sink, as_message
 from cocomposer.midi_bytes import split_messages
+
+_log = logging.getLogger(__name__)
 
 READY_SECONDS = 5.0
 WRITE_SECONDS = 1.0  # a helper that takes nothing from the pipe for this long is stuck: the send fails
@@ -111,6 +114,11 @@ class _Helper:
         self._stderr.close()
         return err.decode(errors="replace").strip()
 
+    def _close_helper(self) -> None:
+        """End the helper; what it said on its way out (a message it dropped, the server gone) goes to the log."""
+        if said := self._end(kill=self.lost is not None):
+            _log.info("JACK helper of %r: %s", self.name, said)
+
     def _release(self) -> None:
         if self._watch is not None and self.jack_name is not None:
             self._watch.forget(self.jack_name)
@@ -178,15 +186,17 @@ class JackFramesOut(_Helper, MidiOut):
 
     def close(self) -> None:
         with self._lock:
-            self._end(kill=self.lost is not None)
+            self._close_helper()
         self._release()
 
 
 class JackFramesIn(_Helper, MidiIn):
     """A JACK MIDI input port of a helper process: each message reaches the sink the moment the helper read its
-    period, stamped with its frame's time (``perf_counter`` nanoseconds, never later than it was read). What
-    arrives is split into well-formed messages (:func:`~cocomposer.midi_bytes.split_messages`); the malformed pieces
-    are dropped and counted in :attr:`malformed`. No sysex guard is needed: JACK-Client hands each event as it came."""
+    period, stamped with its frame's time a period back (``perf_counter`` nanoseconds, never later than it was
+    read). What arrives is split into well-formed messages (:func:`~cocomposer.midi_bytes.split_messages`); the
+    malformed pieces are dropped and counted in :attr:`malformed`; :attr:`dropped` counts what the helper could not
+    keep while this side read nothing (a warning says so once). No sysex guard is needed: JACK-Client hands each
+    event as it came."""
 
     _is_input = True
 
@@ -199,6 +209,8 @@ class JackFramesIn(_Helper, MidiIn):
     ) -> None:
         self.name = source or port_name
         self.malformed = 0
+        self.dropped = 0
+        self._corrupt = ""
         self._thread: threading.Thread | None = None
         super().__init__(client_name, port_name, source, watch)
 
@@ -224,6 +236,17 @@ class JackFramesIn(_Helper, MidiIn):
             at = 0
             while len(pending) - at >= HEADER.size:
                 t_ns, length = HEADER.unpack_from(pending, at)
+                if t_ns == DROPPED:
+                    if not self.dropped:
+                        _log.warning("MIDI input %r dropped messages: nothing read them for too long", self.name)
+                    self.dropped, at = length, at + HEADER.size
+                    continue
+                if length > BACKLOG_BYTES:  # not a record: the stream is broken; end the helper so `lost` says so
+                    self._corrupt = f"its records came garbled (a length of {length})"
+                    with contextlib.suppress(OSError):
+                        if self._process is not None:
+                            self._process.kill()
+                    return
                 if len(pending) - at < HEADER.size + length:
                     break
                 data = pending[at + HEADER.size : at + HEADER.size + length]
@@ -234,8 +257,12 @@ class JackFramesIn(_Helper, MidiIn):
                     sink(t_ns, message)
             pending = pending[at:]
 
+    @property
+    def lost(self) -> str | None:
+        return f"its JACK helper process was ended: {self._corrupt}" if self._corrupt else super().lost
+
     def close(self) -> None:
-        self._end(kill=self.lost is not None)
+        self._close_helper()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(1.0)

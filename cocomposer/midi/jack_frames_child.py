@@ -7,7 +7,8 @@ It runs in a process of its own so that its Python callback never waits for an i
 threads hold (measured: a JACK-Client callback in a process whose other thread ran pure Python missed its periods).
 Here the only other thread is the reader, which sleeps in ``select`` and holds the lock for microseconds per message.
 
-``python -m cocomposer.midi.jack_frames_child --client NAME --port NAME [--connect PORT]`` prints one line,
+``python -m cocomposer.midi.jack_frames_child --client NAME --port NAME [--connect PORT]`` prints one line
+(down the pipe that was its stdout; fd 1 itself is sent to stderr's file at once, for libjack's chatter),
 ``ready <full port name> <sample rate> <period frames>``, once the port exists (and is connected), then reads
 records from stdin, each ``<q`` time in ``perf_counter`` nanoseconds (0: as soon as possible), ``<I`` length, and
 that many bytes. A message whose time falls in a period is written at its frame; one whose time has passed goes at
@@ -18,10 +19,11 @@ it exits 3 with one line on stderr; when its callback fails, 4. A message that d
 dropped with a line on stderr. It ignores SIGINT, SIGTERM and SIGHUP (see :func:`main`).
 
 With ``--input``, the port is an input (``--connect`` names a source), and after the ready line stdout carries one
-record per JACK MIDI event, in the same form: the time of its frame, on ``perf_counter``'s clock, but never later
-than the callback that read it (a frame's time runs up to a period ahead of the wall clock), then the bytes as
-they came. Records wait in the callback's backlog while the pipe is full; over ``BACKLOG_BYTES`` the newest are
-dropped with a line on stderr. stdin then only tells the process when to end (it closes).
+record per JACK MIDI event, in the same form: the time of its frame a period back, on ``perf_counter``'s clock (what
+arrives in a period came in during the one before: JACK's input latency; so never later than it was read), then the
+bytes as they came. Records wait in the callback's backlog while the pipe is full; over ``BACKLOG_BYTES`` the newest
+are dropped, and a record with time ``DROPPED`` and no bytes says how many so far (in its length field). stdin
+then only tells the process when to end (it closes).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ HEADER = struct.Struct("<qI")
 SERVER_STOPPED = 3
 FAILED = 4
 BACKLOG_BYTES = 1 << 20
+DROPPED = -1  # an input record with this time: its length is how many messages the backlog dropped so far
 
 
 def jack_time_functions(client: object) -> tuple[Callable[[], int], Callable[[int], int]]:
@@ -92,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connect", default=None)
     parser.add_argument("--input", action="store_true", help="an input port; stdout carries what arrives")
     args = parser.parse_args(argv)
+    # The pipe to the engine is kept apart from fd 1 before libjack is loaded: JACK2's info callback prints to
+    # stdout from its own threads, and in the record stream one such line would read as a record's header.
+    channel = os.dup(sys.stdout.fileno())
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
     import jack
 
@@ -107,18 +115,24 @@ def main(argv: list[str] | None = None) -> int:
     state = {"offset_ns": clock_offset_ns(get_time), "stopped": "", "failed": "", "written": 0, "dropped": 0}
     heap: list[tuple[int, int, bytes]] = []
     rate_ns = client.samplerate / 1e9
-    data_fd = -1  # an input's records go here: stdout as it was before 'ready' (stdout itself then goes to stderr)
+    data_fd = -1  # an input's records go here (the channel, once 'ready' went down it)
     backlog = bytearray()
+    told = [0]  # the dropped count the engine was last told
 
-    def read_arrived(_frames: int) -> None:
-        base, now_us = client.last_frame_time, get_time()
+    def read_arrived(frames: int) -> None:
+        # What arrives in this period came in during the one before (JACK's input latency, for a keyboard's driver):
+        # its frame, a period back, is when it was played, and never later than now.
+        base = max(0, client.last_frame_time - frames)
         for offset, data in port.incoming_midi_events():
-            t_ns = min(frames_to_time(base + offset), now_us) * 1000 + state["offset_ns"]
+            t_ns = frames_to_time(base + offset) * 1000 + state["offset_ns"]
             if len(backlog) < BACKLOG_BYTES:
                 backlog.extend(HEADER.pack(t_ns, len(data)))
                 backlog.extend(data)
             else:
                 state["dropped"] += 1
+        if state["dropped"] != told[0] and len(backlog) < BACKLOG_BYTES:
+            told[0] = state["dropped"]
+            backlog.extend(HEADER.pack(DROPPED, told[0]))  # no bytes: the length field is the count so far
         if backlog and data_fd >= 0:
             try:
                 del backlog[: os.write(data_fd, backlog)]
@@ -172,13 +186,12 @@ def main(argv: list[str] | None = None) -> int:
             client.deactivate()
             client.close()
             return 2
-    print(f"ready {port.name} {client.samplerate} {client.blocksize}", flush=True)
+    os.write(channel, f"ready {port.name} {client.samplerate} {client.blocksize}\n".encode())
     if args.input:
-        reader_fd = os.dup(sys.stdout.fileno())
-        os.set_blocking(reader_fd, False)  # the callback never waits for the reader
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # libjack's chatter never mixes into the records
-    if args.input:
-        data_fd = reader_fd
+        os.set_blocking(channel, False)  # the callback never waits for the reader
+        data_fd = channel
+    else:
+        os.close(channel)  # an output's engine reads nothing more from here
     gc.freeze()  # what exists now is never collected: a collection on the callback's thread stays short
 
     _prefer_real_time()

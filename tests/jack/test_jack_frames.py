@@ -13,7 +13,7 @@ from cocomposer.engine.notes import ScheduledNote
 from cocomposer.engine.scheduler import Scheduler
 from cocomposer.errors import BackendLostError, PortError
 from cocomposer.midi import ports
-from cocomposer.midi.jack_frames import JackFramesOut
+from cocomposer.midi.jack_frames import JackFramesIn, JackFramesOut
 from cocomposer.midi.jack_frames_child import clock_offset_ns, jack_time_functions
 from cocomposer.timing.clock import InternalClock
 from tests.support.jack import assert_jack_xrun_explains, lost_or_doubled, unmatched
@@ -107,7 +107,7 @@ def test_messages_land_at_their_frame_never_early_and_in_the_order_sent(jack_ser
         if message in due:
             early_ms = (due[message] * 1e9 - arrived) / 1e6
             assert arrived >= due[message] * 1e9 - 1.5 * listener.frame_ns, f"{message} landed {early_ms} ms early"
-    if skip := assert_jack_xrun_explains(jack_server, xruns, lost, doubled):
+    if skip := assert_jack_xrun_explains(jack_server, xruns, lost, doubled, len(notes) + 1):
         pytest.skip(skip)
 
 
@@ -130,8 +130,8 @@ def test_the_scheduler_over_frames_closes_every_note_it_opens(jack_server, liste
     heard = listener.wait_for(len(sent), timeout=1.0)
     lost, doubled = lost_or_doubled(sent, [m for _, m in heard])  # what arrived is what was sent, in order
     left = unmatched(heard)  # so a note left sounding at the listener is one whose note-off JACK lost
-    assert not left or lost, f"{left} left sounding at the listener, though every note-off arrived"
-    if skip := assert_jack_xrun_explains(jack_server, xruns, lost, doubled):
+    assert not left or lost or doubled, f"{left} left sounding at the listener, though nothing was lost or doubled"
+    if skip := assert_jack_xrun_explains(jack_server, xruns, lost, doubled, len(sent)):
         pytest.skip(skip)
 
 
@@ -173,3 +173,56 @@ def test_a_helper_that_cannot_start_is_a_port_error(jack_server, monkeypatch: py
 def test_a_destination_that_vanished_is_a_port_error(jack_server) -> None:
     with pytest.raises(PortError, match="could not connect to 'gone:in'"):
         JackFramesOut("frames-test", "x", destination="gone:in")
+
+
+# --- the input ------------------------------------------------------------------------------------------------------
+
+
+def _sender(jack_server, name: str, to: str):
+    import rtmidi
+
+    midi = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=name)
+    midi.open_virtual_port("src")
+    jack_server.connect(jack_server.wait_for_port(f"{name}:src"), to)
+    return midi
+
+
+def test_an_unterminated_sysex_is_counted_and_the_input_goes_on(jack_server) -> None:
+    got: list[tuple[int, ...]] = []
+    with ports.open_input(None, "jack", virtual_name="x", client_name="frames-in", frames=True) as port:
+        port.start(lambda _t, message: got.append(message))
+        sender = _sender(jack_server, f"snd-{uuid.uuid4().hex[:6]}", port.jack_name)
+        try:
+            deadline = time.monotonic() + 5
+            while not got and time.monotonic() < deadline:  # until the connection carries
+                sender.send_message((0xB0, 1, 2))
+                time.sleep(0.02)
+            sender.send_message((0xF0, 0x7D, 0x01))  # a sysex that never ends
+            sender.send_message((0x90, 60, 100))
+            deadline = time.monotonic() + 5
+            while (0x90, 60, 100) not in got and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            sender.close_port()
+            sender.delete()
+        assert (0x90, 60, 100) in got and port.malformed == 1 and port.dropped == 0
+
+
+def test_an_input_whose_helper_died_is_lost_and_its_reader_ends(jack_server) -> None:
+    port = JackFramesIn("frames-in", "x")
+    try:
+        port.start(lambda _t, _message: None)
+        assert port.lost is None
+        port._process.kill()  # type: ignore[union-attr]
+        port._process.wait(5)  # type: ignore[union-attr]
+        assert "its JACK helper process ended" in (port.lost or "")
+        port._thread.join(2)  # type: ignore[union-attr]
+        assert not port._thread.is_alive()  # type: ignore[union-attr]
+    finally:
+        port.close()
+
+
+def test_an_input_helper_that_cannot_start_is_a_port_error(jack_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "no-such-server-here")
+    with pytest.raises(PortError, match="could not open virtual MIDI input 'x' through JACK-Client"):
+        JackFramesIn("frames-in", "x")

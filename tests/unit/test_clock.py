@@ -528,12 +528,15 @@ def test_clocks_held_up_by_a_stall_are_not_a_tempo_jump(bpm: float, spacing: flo
     follower = MidiClockFollower(now=FakeClock())
     follower.feed((START,), -0.001)
     sent = steady(bpm, 6 * PPQN, jitter=0.0003)
-    released, backlog = sent[2 * PPQN] + held * 60.0 / bpm / PPQN, 0
+    stalled, released = sent[2 * PPQN], sent[2 * PPQN] + held * 60.0 / bpm / PPQN
+    held_back, last = 0, -math.inf
     for k, t in enumerate(sent):
-        if sent[2 * PPQN] <= t < released:
-            t, backlog = released + backlog * spacing, backlog + 1
+        if t >= stalled:  # held until the release, then let through at most one per `spacing`
+            held_back += t < released
+            t = max(t, released if t < released else t, last + spacing)
         follower.feed((TIMING_CLOCK,), t)
+        last = t
         if k >= PPQN:
             assert follower.bpm == pytest.approx(bpm, abs=1.0), f"tick {k}"
-    assert backlog >= 3 and follower.ticks == len(sent)
+    assert held_back >= 3 and follower.ticks == len(sent)
     assert follower.beat_at(sent[-1]) == pytest.approx((len(sent) - 1) / PPQN, abs=1e-6)
