@@ -171,7 +171,7 @@ class MidiClockFollower(Clock):
         self._fit()
 
     def _plausible_jump(self) -> bool:
-        """Whether the outliers in a row tick evenly (each interval within 30% of their mean) at a tempo a sender
+        """Whether the outliers in a row tick evenly (each interval within half their mean) at a tempo a sender
         could play (``MIN_BPM``..``MAX_BPM``, with a quarter's slack). Clocks held up by a stall (a busy machine, a
         JACK xrun, a USB hiccup) arrive in a burst, one per audio period, or unevenly: taken for a new tempo they read
         as hundreds or thousands of BPM, every note planned in beats falls due at once, and the gap before them is
@@ -181,7 +181,7 @@ class MidiClockFollower(Clock):
         new = (end_t - first_t) / (end_index - first_index) if end_index > first_index else 0.0
         if new <= 0.0 or not 0.75 * MIN_BPM <= 60.0 / (PPQN * new) <= 1.25 * MAX_BPM:
             return False
-        return all(abs(step - new) <= 0.3 * new for step in steps)
+        return all(abs(step - new) <= 0.5 * new for step in steps)
 
     def _lost_before_jump(self) -> int:
         """How many clocks (0..2) went missing just before ticks that look like a tempo jump: 0 unless that is clear.

@@ -540,3 +540,16 @@ def test_clocks_held_up_by_a_stall_are_not_a_tempo_jump(bpm: float, spacing: flo
             assert follower.bpm == pytest.approx(bpm, abs=1.0), f"tick {k}"
     assert held_back >= 3 and follower.ticks == len(sent)
     assert follower.beat_at(sent[-1]) == pytest.approx((len(sent) - 1) / PPQN, abs=1e-6)
+
+
+@pytest.mark.parametrize("off", [-0.3, 0.3])
+def test_a_lost_clock_is_counted_when_the_tick_after_the_next_is_off(off: float) -> None:
+    follower = MidiClockFollower(now=FakeClock())
+    follower.feed((START,), -0.001)
+    sent = steady(120.0, 120)
+    for k, t in enumerate(sent):
+        if k != 50:  # lost; the second clock after it comes 30% of an interval early or late
+            follower.feed((TIMING_CLOCK,), t + (off * 60.0 / 120.0 / PPQN if k == 52 else 0.0))
+        if k > PPQN:
+            assert follower.bpm == pytest.approx(120.0, abs=5.0), f"tick {k}"
+    assert follower.ticks == len(sent)
