@@ -20,7 +20,7 @@ dropped with a line on stderr. It ignores SIGINT, SIGTERM and SIGHUP (see :func:
 
 With ``--input``, the port is an input (``--connect`` names a source), and after the ready line stdout carries one
 record per JACK MIDI event, in the same form: the time of its frame a period back, on ``perf_counter``'s clock (what
-arrives in a period came in during the one before: JACK's input latency; so never later than it was read), then the
+arrives in a period came in during the one before: JACK's input latency), never later than it was read, then the
 bytes as they came. Records wait in the callback's backlog while the pipe is full; over ``BACKLOG_BYTES`` the newest
 are dropped, and a record with time ``DROPPED`` and no bytes says how many so far (in its length field). stdin
 then only tells the process when to end (it closes).
@@ -121,10 +121,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def read_arrived(frames: int) -> None:
         # What arrives in this period came in during the one before (JACK's input latency, for a keyboard's driver):
-        # its frame, a period back, is when it was played, and never later than now.
-        base = max(0, client.last_frame_time - frames)
+        # its frame, a period back, is when it was played. Never later than now: on a loaded machine JACK's estimate
+        # of a frame's time can run ahead of the clock (seen: 18 ms).
+        base, now_us = max(0, client.last_frame_time - frames), get_time()
         for offset, data in port.incoming_midi_events():
-            t_ns = frames_to_time(base + offset) * 1000 + state["offset_ns"]
+            t_ns = min(frames_to_time(base + offset), now_us) * 1000 + state["offset_ns"]
             if len(backlog) < BACKLOG_BYTES:
                 backlog.extend(HEADER.pack(t_ns, len(data)))
                 backlog.extend(data)
