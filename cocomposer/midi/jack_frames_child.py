@@ -45,6 +45,7 @@ from collections.abc import Callable
 HEADER = struct.Struct("<qI")
 SERVER_STOPPED = 3
 FAILED = 4
+STUCK_SECONDS = 10
 BACKLOG_BYTES = 1 << 20
 DROPPED = -1  # an input record with this time: its length is how many messages the backlog dropped so far
 
@@ -85,6 +86,13 @@ def _prefer_real_time() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the helper; its exit status is 0, 2 (could not open), SERVER_STOPPED or FAILED.
+
+    A JACK server that dies while this process closes its client, or under its callback, can leave the process
+    waiting for ever on a lock a vanished JACK thread held (seen: one thread left, in a futex wait, after the engine
+    and then the server were killed). So the main loop re-arms ``alarm(STUCK_SECONDS)`` on every round (at least five
+    times a second) and once more before closing: if the process stops coming round, the kernel's SIGALRM ends it,
+    with no Python needed."""
     # A terminal's Ctrl-C goes to the whole process group: this process must outlive the engine, which closes every
     # note it opened on its way out, through here. It ends when its stdin closes (the engine closed the port, or died).
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -200,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     pending = b""
     checked = time.monotonic()
     while not state["stopped"] and not state["failed"]:
+        signal.alarm(STUCK_SECONDS)  # a dead man's switch: see main's docstring
         readable, _, _ = select.select([stdin], [], [], 0.2)
         if time.monotonic() - checked > 1.0:
             state["offset_ns"], checked = clock_offset_ns(get_time), time.monotonic()
@@ -218,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             at += HEADER.size + length
             incoming.append((t_ns or time.perf_counter_ns(), next(order), data))
         pending = pending[at:]
+    signal.alarm(STUCK_SECONDS)  # the last writes, the wait and the close below take about a second
     if state["dropped"] and args.input:
         print(f"dropped {state['dropped']} incoming messages: the engine read none for too long", file=sys.stderr)
     if state["failed"]:
