@@ -293,14 +293,28 @@ def sender(jack_server, uid: str):
 
 @pytest.fixture
 def receiver(jack_server, uid: str):
-    """A JACK client outside cocomposer with one input port, `receiver-UID:dst-UID`, and what it received."""
+    """A JACK client outside cocomposer with one input port, `receiver-UID:dst-UID`, and what it received. Read by
+    polling: python-rtmidi's callback path garbles messages that arrive several in one JACK period (seen here: one
+    note-on delivered four times in place of a note-on, a clock, a sysex and a note-off)."""
     sink = Collector()
     midi = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"receiver-{uid}")
     midi.ignore_types(sysex=False, timing=False, active_sense=True)
-    midi.set_callback(lambda event, _: sink(time.perf_counter_ns(), tuple(event[0])))
     midi.open_virtual_port(f"dst-{uid}")
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            event = midi.get_message()
+            if event is None:
+                time.sleep(0.0005)
+            else:
+                sink(time.perf_counter_ns(), tuple(event[0]))
+
+    reader = threading.Thread(target=poll, daemon=True)
+    reader.start()
     yield midi, sink
-    midi.cancel_callback()
+    stop.set()
+    reader.join(5)
     midi.close_port()
     midi.delete()
 
