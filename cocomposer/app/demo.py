@@ -44,7 +44,7 @@ def _open(
     """(engine in, engine out, player out, listener in, description)."""
     if not loopback:
         try:
-            engine_in = stack.enter_context(ports.open_input(None, api))
+            engine_in = stack.enter_context(ports.open_input(None, api, frames=True))  # as `run` opens it
             engine_out = stack.enter_context(ports.open_output(None, api, timed=True))
             listener = stack.enter_context(
                 ports.open_input(engine_out.name, api, virtual_name="demo listener", client_name="cocomposer-demo")
