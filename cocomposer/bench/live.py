@@ -4,7 +4,10 @@ The engine runs in this process, built by :func:`cocomposer.engine.factory.build
 JACK server (see :mod:`cocomposer.bench.jack`); the player-listener and the flood are other processes (see
 :mod:`cocomposer.bench.client`). Call-and-response, quantize off, 300 BPM. Each phrase is three sixteenth notes on
 the engine's beat grid, then the end-of-phrase CC (``Settings.phrase_end_cc``, a footswitch) on the next beat; the
-answer lasts one beat; the next phrase's first note comes a quarter beat after that beat (a cycle of 2 beats).
+answer lasts one beat; the next phrase's first note comes a quarter beat after that beat (a cycle of 2 beats). Each
+end-of-phrase CC comes up to ``CC_SPREAD_SECONDS`` late, at random (seeded): a beat at 300 BPM is 150 JACK periods
+exactly, so without it every phrase would end at the same point of the period, and a run would measure that one
+point (the medians of two runs differed by 1 ms).
 
 Two numbers per condition (quiet input, then a second client flooding the input with 1,000 messages a second):
 
@@ -28,6 +31,7 @@ time and the time its period's callback ran differ by up to a period or more und
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +54,7 @@ CALL_NOTES = 3
 CYCLE_BEATS = 2.0  # phrase (1 beat, ending with the CC) + answer (1 beat)
 ANSWER_BARS = 0.25  # one beat in 4/4
 EPS_BEATS = 1e-6
+CC_SPREAD_SECONDS = 0.004  # three periods of 64 frames at 48 kHz: the phrase end falls anywhere in the period
 OTHER_LISTENER_KEYS = ("phrase_end_to_first_note_ms", "arrival_error_ahead_ms", "notes_arrived")
 
 
@@ -131,13 +136,16 @@ class _Recorder:
             return self.cond.wait_for(predicate, timeout)
 
 
-def _call(beat0: float, pitches: Sequence[int], cc: int, time_at: Callable[[float], float]) -> list:
+def _call(
+    beat0: float, pitches: Sequence[int], cc: int, time_at: Callable[[float], float], cc_late: float = 0.0
+) -> list:
+    """The phrase's messages with their send times (ns); the CC ``cc_late`` seconds after its beat."""
     events = []
     for i, pitch in enumerate(pitches):
         on = beat0 + 0.25 * (i + 1)
-        events += [(on, (NOTE_ON, pitch, 90)), (on + 0.2, (NOTE_OFF, pitch, 0))]
-    events.append((beat0 + 1.0, (CONTROL_CHANGE, cc, 127)))
-    return [[int(time_at(beat) * 1e9), list(msg)] for beat, msg in sorted(events)]
+        events += [(time_at(on), (NOTE_ON, pitch, 90)), (time_at(on + 0.2), (NOTE_OFF, pitch, 0))]
+    events.append((time_at(beat0 + 1.0) + cc_late, (CONTROL_CHANGE, cc, 127)))
+    return [[int(t * 1e9), list(msg)] for t, msg in sorted(events)]
 
 
 def _run_phrases(
@@ -150,6 +158,7 @@ def _run_phrases(
     limit = config.warmup + config.phrases * (config.max_factor if config.until_measured else 1)
     measured = 0
     progress = Progress(config.warmup + config.phrases, "end to end", "phrases")
+    spread = random.Random(config.seed)
     for k in range(limit):
         # The answer to the phrase just played is still being sampled; the one before it is complete.
         if config.until_measured and len(phrases) >= 2 and _starts_at_once(phrases[-2], rec):
@@ -164,7 +173,8 @@ def _run_phrases(
             beat0 = math.ceil(clock.beat_at(clock.now()) + lead)
         call = [pitches[(k + i) % len(pitches)] for i in range(CALL_NOTES)]
         asked, ccs = rec.marks()[0], len(rec.phrase_end_ccs)
-        sent = player.ask({"play": _call(beat0, call, config.phrase_end_cc, clock.time_at)}, timeout=15.0)["sent"]
+        late = spread.uniform(0.0, CC_SPREAD_SECONDS)
+        sent = player.ask({"play": _call(beat0, call, config.phrase_end_cc, clock.time_at, late)}, timeout=15.0)["sent"]
         answered = rec.wait_for(lambda n=asked: len(rec.requested) > n, timeout=2.0)
         phrase = {
             "warmup": k < config.warmup,

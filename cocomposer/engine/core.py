@@ -423,6 +423,7 @@ class Engine:
                     self._last_answer_id, self.last_answer = request_id, []
                 self.last_answer = [*self.last_answer, *(n for n in notes if n.ended)]  # a new list: read whole
         self._emit(ev.NotesScheduled(tuple(notes), request_id, self.now()))
+        self.scheduler.run_due()  # a note due now leaves from here, not a thread's wake-up later (out of the lock)
         return True
 
     def _cancel(self, tag: str) -> None:

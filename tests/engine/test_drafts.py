@@ -4,6 +4,8 @@ might still go on, taken over when the phrase end is confirmed, and forgotten wi
 from __future__ import annotations
 
 import dataclasses
+import math
+import threading
 import time
 
 import numpy as np
@@ -13,9 +15,12 @@ from cocomposer.engine import events as ev
 from cocomposer.engine.core import ANSWER_LEAD_SECONDS
 from cocomposer.engine.drafts import DRAFT_LEAD_SECONDS
 from cocomposer.engine.jobs import Answer, Draft, Listen
+from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.engine.worker import Generator
+from cocomposer.midi import ports
 from cocomposer.model.runtime import OnnxModel
 from cocomposer.model.sampling import Controls
+from tests.engine import test_engine
 from tests.engine.test_engine import CC, PHRASE, rig  # noqa: F401 (the fixture)
 from tests.support.midi import unmatched
 
@@ -130,3 +135,37 @@ def test_a_note_played_after_a_draft_gets_an_answer_of_its_own(rig) -> None:  # 
     r.wait_hook(ev.AnswerPlanned)
     assert r.engine.generator.drafts["discarded"] >= 1
     r.wait_out(lambda events: not unmatched(events), "every note closes")
+
+
+class _TimedRecordingOut(ports.RecordingOut):
+    """A timed output (like the JACK frames port): handed each message ``lead_seconds`` early with its time; it
+    notes which thread handed over each note-on."""
+
+    timed = True
+    lead_seconds = 0.003
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.note_on_threads: list[str] = []
+
+    def send_at(self, message, t: float | None) -> None:
+        if message[0] & 0xF0 == 0x90 and message[2] > 0:
+            self.note_on_threads.append(threading.current_thread().name)
+        self.send(message)
+
+
+def test_a_note_due_now_leaves_from_the_thread_that_hands_it_over(rig, monkeypatch) -> None:  # noqa: F811
+    """A note due at once (a drafted answer's first) is sent by the thread that hands it to the engine (the
+    generator's), not at the scheduler thread's next wake-up: that wake-up waited for the interpreter lock while the
+    generator sampled on (from handed over to heard: 1.2-1.6 ms median before, 0.7 ms after, in the live bench)."""
+    monkeypatch.setattr(test_engine.ports, "RecordingOut", _TimedRecordingOut)
+    r = rig()
+    request = 10**6
+    with r.engine._lock:
+        r.engine._request_ids.setdefault("answer", set()).add(request)
+    beat = r.engine.beat_at(time.perf_counter())
+    note = ScheduledNote(beat, math.inf, 61, 80, 0, "answer")
+    assert r.engine._schedule([note], request)
+    assert r.out.note_on_threads == [threading.current_thread().name], "sent before the hand-over returned"
+    assert r.engine._schedule([dataclasses.replace(note, end_beat=beat + 0.25)], request)
+    r.wait_closed()
