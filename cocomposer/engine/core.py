@@ -31,10 +31,11 @@ from cocomposer.engine.held import HeldKeys
 from cocomposer.engine.jobs import Answer, Listen, SetMeter
 from cocomposer.engine.modes import Action, CancelAnswer, RequestAnswer, make_mode
 from cocomposer.engine.notifier import Handler, Notifier
+from cocomposer.engine.queries import EngineQueries
+from cocomposer.engine.reflex import Fired, Reflex
 from cocomposer.engine.scheduler import ScheduledNote, Scheduler
 from cocomposer.engine.settings import Settings
 from cocomposer.engine.stats import Stats
-from cocomposer.engine.status import EngineStatus
 from cocomposer.engine.transport import follow_transport
 from cocomposer.engine.worker import Generator
 from cocomposer.midi import ports
@@ -49,7 +50,7 @@ POLL_SECONDS = 0.002
 ANSWER_LEAD_SECONDS = 0.008  # an answer starts at least this far ahead: time to sample its first note (about 1-3 ms)
 
 
-class Engine:
+class Engine(EngineQueries):
     def __init__(
         self,
         model: OnnxModel,
@@ -85,6 +86,10 @@ class Engine:
         self.generator = Generator(model, self._schedule, self._emit, seed, self._wanted, early_onsets=True)
         self.generator.submit(SetMeter(self.settings.model_meter))
         self.drafts = Drafts(self.generator)  # answers sampled before the phrase end is confirmed (engine.drafts)
+        self.reflex: Reflex | None = None  # a drafted answer's first notes played by the JACK helper (engine.reflex)
+        if Reflex.available(midi_in, midi_out):
+            self.reflex = Reflex(midi_out, self.scheduler, clock, float(getattr(midi_out, "period_seconds", 0.0)))
+        self._fired: Fired | None = None  # the reflex the message being handled fired
         self.mode = make_mode(self.settings, self._boundary, self._earliest)
         self._held = HeldKeys()  # (channel 1..16, pitch) of the keys the player holds, and since when
         self._call = CallMemory()  # what the player played: key, dynamics, and the call answers follow
@@ -104,6 +109,8 @@ class Engine:
         self._running.set()
         self._thread.start()
         if self.midi_in is not None:
+            if self.reflex is not None:
+                self.midi_in.on_fired = self.reflex.on_fired  # type: ignore[attr-defined]
             self.midi_in.start(self.sink)
 
     def stop(self) -> None:
@@ -133,8 +140,11 @@ class Engine:
 
     def sink(self, t_ns: int, message: ports.Message) -> None:
         """Where the input port's thread hands each message (time in ns): enqueue and return."""
+        fired = None
+        if self.reflex is not None and self.reflex.pending is not None and message and message[0] & 0xF0 == 0xB0:
+            fired, self.reflex.pending = self.reflex.pending, None  # the control that fired it comes right after
         try:
-            self._inbound.put_nowait((t_ns, message))
+            self._inbound.put_nowait((t_ns, message, fired))
         except queue.Full:
             self.stats.dropped_inbound += 1
 
@@ -147,34 +157,6 @@ class Engine:
         """``handler(event)`` for each event of ``types`` (all events when none), on the notifier's thread; returns
         a function that unsubscribes. See :mod:`cocomposer.engine.events`."""
         return self.notifier.subscribe(handler, *types)
-
-    @property
-    def state(self) -> str:
-        return self._state
-
-    def status(self) -> EngineStatus:
-        """A snapshot of the engine, safe from any thread (see :class:`~cocomposer.engine.status.EngineStatus`)."""
-        return EngineStatus.of(self)
-
-    def held_keys(self) -> set[tuple[int, int]]:
-        """(channel 1..16, pitch) of every key the player holds down now."""
-        return set(self._held)
-
-    def sounding(self) -> set[tuple[int, int]]:
-        """(channel 1..16, pitch) of every note cocomposer holds open now (passed-through notes too)."""
-        return {(channel + 1, pitch) for channel, pitch in self.scheduler.open_notes()}
-
-    def scheduled(self, tag: str | None = None) -> list[ScheduledNote]:
-        """The notes waiting to be played or to end (of ``tag``, or all), for the piano roll."""
-        return self.scheduler.pending(tag)
-
-    def beat_at(self, t: float) -> float:
-        """The session clock's beat at engine time ``t``."""
-        return self.clock.beat_at(t)
-
-    def time_at(self, beat: float) -> float:
-        """The engine time of ``beat`` on the session clock."""
-        return self.clock.time_at(beat)
 
     def settle(self, timeout: float = 10.0) -> bool:
         """Wait until the engine thread, then the generator, have handled everything queued so far, and their
@@ -193,6 +175,8 @@ class Engine:
             self.stats.errors += 1
         elif isinstance(event, ev.AnswerPlanned) and not event.cancelled:
             self._control.put(("planned", (event.tag, event.request_id), event.end_beat))
+        elif isinstance(event, ev.DraftOnsets) and self.reflex is not None:
+            self._control.put(("draft", event, None))
         self.notifier.publish(event)
 
     def _on_scheduler_event(self, kind: str, note: ScheduledNote | None, message: tuple[int, ...], t: float) -> None:
@@ -216,8 +200,11 @@ class Engine:
             handled = 0  # the MIDI taken is handled before the commands: a Sync queued after it waits for it
             while item is not None:
                 self._heard_at = item[0] / 1e9  # what this message asks for answers the player at its stamp
+                self._fired = item[2]
                 self._safely(self._on_midi, item[0] / 1e9, item[1])
-                self._heard_at = None
+                if self._fired is not None and self.reflex is not None:  # it asked for no answer: the notes close
+                    self._safely(self.reflex.settle, self._fired, None)
+                self._heard_at = self._fired = None
                 handled += 1
                 if handled % 32 == 0:
                     self._drain_control()  # a panic in a flood is not kept waiting
@@ -239,6 +226,8 @@ class Engine:
         speculate = lambda: self.mode.speculation(self.clock.beat_at(self.now()))  # noqa: E731 (the phrase ends now)
         bias = bias_of(self.preferences)
         self.drafts.refresh(speculate, self.settings, bias, lambda a, n: self._answer_job(a, n, bias))
+        if self.reflex is not None:
+            self.reflex.check(self.drafts.current(self.settings))
         if self.scheduler.error is not None and not self._scheduler_error_reported:
             self._scheduler_error_reported = True
             error = self.scheduler.error
@@ -254,6 +243,9 @@ class Engine:
                 self._safely(self._on_command, a, b)
             elif kind == "planned" and self._wanted(*a):
                 self._safely(self.mode.answer_planned, b)
+            elif kind == "draft" and self.reflex is not None and self.drafts.current(self.settings) == a.request_id:
+                start = self.drafts.job.start_beat  # type: ignore[union-attr]
+                self._safely(self.reflex.arm, a.request_id, a.pitches, start, self.settings, self._velocity_at(start))
 
     def _safely(self, fn: Callable, *args: object) -> None:
         """Run one step of the engine thread; an error is reported and the session goes on."""
@@ -302,6 +294,8 @@ class Engine:
 
     def _note_on(self, channel: int, pitch: int, velocity: int, beat: float, t: float, msg: ports.Message) -> None:
         self._held.press((channel, pitch), beat)
+        if self.reflex is not None:
+            self.reflex.heard_note_on()
         if self._thru():
             self.scheduler.send_now(msg)
         self.stats.notes_in += 1
@@ -359,6 +353,8 @@ class Engine:
     # -- actions ---------------------------------------------------------------------------------------------------
     def _earliest(self, beat: float) -> float:
         """``beat``, or later if the generator would not have time to sample the answer's first notes by then."""
+        if self._fired is not None:  # its first notes sounded then (the reflex)
+            return max(beat, self.clock.beat_at(self._fired.t))
         seconds = DRAFT_LEAD_SECONDS if self.drafts.short_lead(self.settings) else ANSWER_LEAD_SECONDS
         return max(beat, self.clock.beat_at(self.now()) + seconds * self.clock.bpm / 60.0)
 
@@ -399,6 +395,9 @@ class Engine:
             self.stats.answer_asked(action.start_beat, ended)
         bias = bias_of(self.preferences)
         job = self.drafts.take(action, request_id, self.settings, bias, self._velocity_at)
+        if self._fired is not None and self.reflex is not None and action.tag == "answer":
+            self.reflex.settle(self._fired, job.draft if job is not None else None)
+            self._fired = None
         job = job or self._answer_job(action, request_id, bias)
         self.generator.submit(job)
         self._emit(ev.AnswerRequested(action.tag, action.start_beat, action.beats, self.now(), job.controls))

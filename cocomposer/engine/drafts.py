@@ -52,6 +52,11 @@ class Drafts:
             self.job is not None and self.generator.submitted == self._mark and settings is self._settings
         )
 
+    def current(self, settings: Settings) -> int | None:
+        """The id of the draft an answer asked for now would take over (the generator holds it, sampled under
+        ``settings``), or None."""
+        return self.job.request_id if self.job is not None and self.short_lead(settings) else None
+
     def refresh(
         self,
         speculate: Callable[[], RequestAnswer | None],

@@ -126,6 +126,15 @@ class AnswerCancelled:
 
 
 @dataclass(frozen=True)
+class DraftOnsets:
+    """The generator drafted an answer (``request_id``: the draft's) that opens with these pitches at its very
+    start: what the JACK helper's reflex can play the moment the phrase end is confirmed."""
+
+    request_id: int
+    pitches: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class FirstNote:
     """Latency: seconds from an answer's start of sampling to its first note handed to the scheduler."""
 
@@ -159,6 +168,7 @@ Event = Union[  # noqa: UP007 - a runtime alias; `X | Y` of forward references c
     NotesScheduled,
     AnswerPlanned,
     AnswerCancelled,
+    DraftOnsets,
     FirstNote,
     Panicked,
     EngineError,

@@ -26,9 +26,15 @@ def build_engine(config: EngineConfig, settings: Settings, stack: ExitStack) -> 
             raise ConfigError(f"jack {what} must be one of {', '.join(valid)}, got {value!r}")
     model = OnnxModel.load(config.model)
     frames = config.jack_input == "frames"
-    midi_in = stack.enter_context(ports.open_input(config.in_port, config.api, skip_own=True, frames=frames))
     timed = config.jack_output == "frames"
-    midi_out = stack.enter_context(ports.open_output(config.out_port, config.api, skip_own=True, timed=timed))
+    pair = None
+    if frames and timed:
+        pair = ports.open_jack_pair(config.in_port, config.out_port, config.api, skip_own=True)
+    if pair is not None:  # one helper for both, with the reflex (see cocomposer.midi.jack_frames)
+        midi_in, midi_out = stack.enter_context(pair[0]), stack.enter_context(pair[1])
+    else:
+        midi_in = stack.enter_context(ports.open_input(config.in_port, config.api, skip_own=True, frames=frames))
+        midi_out = stack.enter_context(ports.open_output(config.out_port, config.api, skip_own=True, timed=timed))
     sync = config.sync
     if sync == "link":
         from cocomposer.timing.link import LinkClock

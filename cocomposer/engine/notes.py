@@ -41,6 +41,14 @@ class ScheduledNote:
         return self.end_beat != math.inf
 
 
+@dataclass
+class OpenNote:
+    """A key the scheduler holds open: the note that opened it (None: a passed-through note), and since when."""
+
+    note: ScheduledNote | None
+    opened_at: float
+
+
 def checked_notes(notes: Iterable[ScheduledNote]) -> list[ScheduledNote]:
     """``notes`` as a list; ConfigError for anything in it that is not a ScheduledNote."""
     batch = list(notes)

@@ -12,6 +12,8 @@ A note may be scheduled before its end is known (``end_beat`` = ``math.inf``: th
 as soon as it is sampled). The same note scheduled again with its end (same tag, channel, pitch and start) completes
 it: its note-off is scheduled then, unless it was dropped or closed meanwhile. A note still without an end is closed
 when its tag is cancelled or replaced, by the watchdog, and by panic; its end, when it comes after that, plays nothing.
+
+Notes another part already sounded (the JACK helper's reflex) are adopted: see :mod:`cocomposer.engine.adopted`.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
-from cocomposer.engine.notes import ScheduledNote, checked_notes
+from cocomposer.engine.adopted import ADOPTED_SECONDS, AdoptedNotes
+from cocomposer.engine.notes import OpenNote, ScheduledNote, checked_notes
 from cocomposer.errors import ConfigError
 from cocomposer.midi.port_base import MidiSink
 from cocomposer.midi_bytes import ALL_NOTES_OFF, CONTROL_CHANGE, NOTE_OFF, NOTE_ON, SUSTAIN, well_formed
@@ -38,18 +40,12 @@ _ON, _OFF = "on", "off"
 Hook = Callable[[str, "ScheduledNote | None", tuple[int, ...], float], None]
 
 
-@dataclass
-class _Open:
-    note: ScheduledNote | None  # None: opened by send_now (thru)
-    opened_at: float
-
-
 # heap entry: (beat, phase, seq, kind, note); at one beat note-offs (phase 0) go before note-ons (phase 1), except a
 # zero-length note's own off (phase 2), which follows its on
 _Entry = tuple[float, int, int, str, ScheduledNote]
 
 
-class Scheduler:
+class Scheduler(AdoptedNotes):
     """Sends scheduled notes to ``out`` at ``clock.time_at(beat) + output_offset`` seconds.
 
     ``output_offset`` is added to every send time: a negative value sends early to make up for latency downstream.
@@ -103,22 +99,19 @@ class Scheduler:
         self._sending = threading.Lock()
         self._heap: list[_Entry] = []
         self._seq = itertools.count()
-        self._open: dict[tuple[int, int], _Open] = {}
+        self._open: dict[tuple[int, int], OpenNote] = {}
         self._unended: dict[tuple[str, int, int], ScheduledNote] = {}  # (tag, channel, pitch): end not known yet
         self._dropped: dict[tuple[str, int, int], ScheduledNote] = {}  # the same, cancelled: their end plays nothing
+        self._adopted: dict[tuple[int, int], tuple[ScheduledNote, float]] = {}  # key -> (note, when it sounded)
         self._channels: set[int] = set()
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self.sent = 0
-        self.late_dropped = 0
-        self.watchdog_closed = 0
-        self.hook_errors = 0
+        self.sent = self.late_dropped = self.watchdog_closed = self.hook_errors = 0
         self.send_errors = 0  # messages the output refused (the first error is kept in ``error``)
         self.lateness: deque[float] = deque(maxlen=lateness_size)  # actual - due seconds of sent note-ons
         self.error: Exception | None = None
 
     # -- the thread --------------------------------------------------------------------------------------------
-
     def start(self) -> None:
         if self._thread is not None:
             raise ConfigError("this Scheduler was already started; make a new one")
@@ -171,7 +164,6 @@ class Scheduler:
                 self._flush()
 
     # -- commands ----------------------------------------------------------------------------------------------
-
     def schedule(self, notes: Iterable[ScheduledNote]) -> list[ScheduledNote]:
         """Schedule ``notes``; one with its end that completes a note scheduled without one (see the module's
         docstring) only schedules that end. Returns the notes that were new (not completions)."""
@@ -179,6 +171,8 @@ class Scheduler:
         new = []
         with self._cond:
             for note in batch:
+                if self._claim(note):
+                    continue
                 if not self._complete(note):
                     self._push(note)
                     new.append(note)
@@ -199,7 +193,7 @@ class Scheduler:
         with self._cond:
             self._drop_pending(tag, keep_sounding_offs=not close_sounding)
 
-            def closes(o: _Open) -> bool:  # a sounding note without an end has no note-off to keep
+            def closes(o: OpenNote) -> bool:  # a sounding note without an end has no note-off to keep
                 return o.note is not None and o.note.tag == tag and (close_sounding or not o.note.ended)
 
             self._close_where(closes, self._clock.now(), calls)
@@ -211,8 +205,9 @@ class Scheduler:
         self._flush()
 
     def cancel(self, tag: str) -> None:
-        """Drop every pending event of ``tag`` and send note-offs now for its sounding notes."""
+        """Drop every pending event of ``tag`` and send note-offs now for its sounding notes (and adopted ones)."""
         self.replace(tag, [], close_sounding=True)
+        self.release_adopted()
 
     def panic(self) -> None:
         """Drop everything pending, close every note this scheduler opened, then CC 123 and CC 64 = 0 on every
@@ -224,6 +219,7 @@ class Scheduler:
             self._dropped.update(self._unended)
             self._unended.clear()
             self._close_where(lambda o: True, now, calls)
+            self._close_adopted(lambda _t: True, now, calls)
             for channel in sorted(self._channels):
                 self._send((CONTROL_CHANGE | channel, ALL_NOTES_OFF, 0), "message", None, now, calls)
                 self._send((CONTROL_CHANGE | channel, SUSTAIN, 0), "message", None, now, calls)
@@ -251,7 +247,7 @@ class Scheduler:
                     if current is not None:
                         self._note_off_now(key, current, now, calls)
                     self._send(msg, "note_on", None, now, calls)
-                    self._open[key] = _Open(None, now)
+                    self._open[key] = OpenNote(None, now)
                 elif current is not None and current.note is None:
                     self._send(msg, "note_off", None, now, calls)
                     del self._open[key]
@@ -272,7 +268,6 @@ class Scheduler:
         return sent
 
     # -- queries -----------------------------------------------------------------------------------------------
-
     def next_due(self) -> float:
         """The time the next event or watchdog deadline is due (``math.inf`` if none)."""
         with self._cond:
@@ -281,7 +276,7 @@ class Scheduler:
     def open_notes(self) -> set[tuple[int, int]]:
         """The (channel, pitch) keys sounding now."""
         with self._cond:
-            return set(self._open)
+            return set(self._open) | set(self._adopted)
 
     def pending(self, tag: str | None = None) -> list[ScheduledNote]:
         """Scheduled notes not yet started (of ``tag``, or all), by start beat (a note whose end is not known yet
@@ -291,7 +286,6 @@ class Scheduler:
         return [e[4] for e in entries]
 
     # -- inside the lock ---------------------------------------------------------------------------------------
-
     def _push(self, note: ScheduledNote) -> None:
         heapq.heappush(self._heap, (note.start_beat, 1, next(self._seq), _ON, note))
         if note.ended:
@@ -336,6 +330,8 @@ class Scheduler:
     def _next_due(self, ahead: float = 0.0) -> float:  # the heap's head, `ahead` early, or the watchdog, if sooner
         due = self._due(self._heap[0][0]) - ahead if self._heap else math.inf
         opened = [o.opened_at for o in self._open.values() if o.note is not None]
+        if self._adopted:
+            due = min(due, min(t for _, t in self._adopted.values()) + ADOPTED_SECONDS)
         return min(due, min(opened) + self.max_note_seconds) if opened else due
 
     def _process_due(self, now: float) -> list[tuple[str, ScheduledNote | None, tuple[int, ...], float]]:
@@ -354,6 +350,8 @@ class Scheduler:
         self._close_where(
             lambda o: o.note is not None and now - o.opened_at >= self.max_note_seconds, now, calls, watchdog=True
         )
+        if self._adopted:
+            self._close_adopted(lambda t: now - t >= ADOPTED_SECONDS, now, calls)
         return calls
 
     def _note_on(self, note: ScheduledNote, due: float, now: float, calls: list) -> None:
@@ -370,10 +368,10 @@ class Scheduler:
         if current is not None:
             self._note_off_now(note.key, current, at, calls)
         at = self._send(message, "note_on", note, at, calls)
-        self._open[note.key] = _Open(note, at)
+        self._open[note.key] = OpenNote(note, at)
         self.lateness.append(at - due)
 
-    def _note_off_now(self, key: tuple[int, int], current: _Open, at: float, calls: list) -> None:
+    def _note_off_now(self, key: tuple[int, int], current: OpenNote, at: float, calls: list) -> None:
         self._send((NOTE_OFF | key[0], key[1], 0), "note_off", current.note, at, calls)
         del self._open[key]
         if current.note is not None:
@@ -385,7 +383,7 @@ class Scheduler:
             self._dropped[(note.tag, *note.key)] = self._unended.pop((note.tag, *note.key))
 
     def _close_where(
-        self, predicate: Callable[[_Open], bool], now: float, calls: list, *, watchdog: bool = False
+        self, predicate: Callable[[OpenNote], bool], now: float, calls: list, *, watchdog: bool = False
     ) -> None:
         for key, current in list(self._open.items()):
             if predicate(current):
@@ -431,7 +429,9 @@ class Scheduler:
                     kind, note, message, t = self._outbox.popleft()
                 except IndexError:
                     return
-                if kind != "late":
+                if kind == "adopted":
+                    kind = "note_on"  # sounded by another part: its hooks hear of it as sent at its time
+                elif kind != "late":
                     try:
                         if self._timed:
                             self._out.send_at(message, t)  # type: ignore[attr-defined]

@@ -32,9 +32,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from cocomposer.engine.events import AnswerPlanned, EngineError, Event, FirstNote
+from cocomposer.engine.events import AnswerPlanned, DraftOnsets, EngineError, Event, FirstNote
 from cocomposer.engine.jobs import Answer, Draft, ForgetPlayer, Listen, Relocate, SetMeter
 from cocomposer.engine.plans import Drafted, Plan
+from cocomposer.engine.reflex import opening
 from cocomposer.engine.scheduler import ScheduledNote
 from cocomposer.model.continuation import Continuer
 from cocomposer.model.player import PlayerModel
@@ -332,6 +333,8 @@ class Generator:
             self._discard_draft()  # the model goes back as it was; the answer is sampled afresh
             raise
         self.step_seconds.append((time.perf_counter() - started) / max(1, self.model.steps - steps_before))
+        if pitches := opening(sampler, job.answer.swing):
+            self.emit(DraftOnsets(job.answer.request_id, pitches))
 
     def _drafted_enough(self, sampler: Continuer, horizon: int) -> bool:
         """A draft pauses at its first note-on (with early onsets; else at its first finished note), at ``horizon``,

@@ -18,6 +18,11 @@ On input, python-rtmidi's queue must be polled (every 0.5 ms: a note waits up to
 its callback path loses and garbles messages within one period). The helper's callback writes each event down a pipe
 in the period it arrives, and a reader thread here, asleep in ``read``, hands it to the engine at once.
 
+The engine's two ports live in one helper (:meth:`JackFramesIn.output_port`), and with them a reflex: the engine
+arms the helper with the first notes of a drafted answer (:meth:`JackFramesOut.arm`), and the end-of-phrase control
+plays them in the very period it is read, one period after it was played, without waiting for the engine; the
+engine hears of it (``on_fired``) before it hears the control itself.
+
 The helper is started with ``python -m``, so the standalone app, which cannot, uses python-rtmidi.
 """
 
@@ -37,7 +42,18 @@ from collections.abc import Callable, Sequence
 
 from cocomposer.errors import BackendLostError, PortError
 from cocomposer.midi import jack_watch
-from cocomposer.midi.jack_frames_child import BACKLOG_BYTES, DROPPED, FAILED, HEADER, SERVER_STOPPED
+from cocomposer.midi.jack_frames_child import (
+    ARM,
+    ARMED,
+    BACKLOG_BYTES,
+    DISARM,
+    DROPPED,
+    FAILED,
+    FIRED,
+    FIRED_AT,
+    HEADER,
+    SERVER_STOPPED,
+)
 from cocomposer.midi.port_base import MidiIn, MidiOut, Sink, as_message
 from cocomposer.midi_bytes import split_messages
 
@@ -50,12 +66,21 @@ WRITE_SECONDS = 1.0  # a helper that takes nothing from the pipe for this long i
 class _Helper:
     """The helper process of one port: started, waited for ("ready"), asked how it ended, ended."""
 
-    def __init__(self, client_name: str, port_name: str, peer: str | None, watch: jack_watch.JackWatch | None) -> None:
+    def __init__(
+        self,
+        client_name: str,
+        port_name: str,
+        peer: str | None,
+        watch: jack_watch.JackWatch | None,
+        output: tuple[str, str | None] | None = None,
+    ) -> None:
         self._watch = watch
         kind = "input" if self._is_input else "output"
         command = [sys.executable, "-m", "cocomposer.midi.jack_frames_child", "--client", client_name]
         command += ["--port", port_name] + (["--connect", peer] if peer else [])
         command += ["--input"] if self._is_input else []
+        if output is not None:  # an input with the engine's output beside it (see JackFramesIn.output_port)
+            command += ["--output-port", output[0]] + (["--output-connect", output[1]] if output[1] else [])
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _end): a pipe nobody reads could fill
         self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, start_new_session=True
@@ -68,6 +93,7 @@ class _Helper:
             what = f"MIDI {kind} {peer!r}" if peer else f"virtual MIDI {kind} {port_name!r}"
             raise PortError(f"could not open {what} through JACK-Client: {error or line or 'no answer'}")
         full_name, rate, frames = line[len("ready ") :].rsplit(" ", 2)
+        full_name, _, self.output_jack_name = full_name.partition("\t")
         self.jack_name: str | None = full_name
         self.period_seconds = int(frames) / float(rate)
 
@@ -141,16 +167,54 @@ class JackFramesOut(_Helper, MidiOut):
     ) -> None:
         self.name = destination or port_name
         self._lock = threading.Lock()
+        self._host: JackFramesIn | None = None  # the input whose helper this port lives in, if it does
+        self._closed = False
         super().__init__(client_name, port_name, destination, watch)
         # A message must reach the helper before the callback of the period holding its time starts: one period
         # ahead, plus what the pipe and the helper's wake-up take (well under a millisecond here).
         self.lead_seconds = self.period_seconds + 0.0007
 
+    @classmethod
+    def _sharing(cls, host: JackFramesIn, name: str) -> JackFramesOut:
+        """The output port of ``host``'s helper (see :meth:`JackFramesIn.output_port`)."""
+        port = cls.__new__(cls)
+        port.name, port._lock, port._host, port._closed = name, threading.Lock(), host, False
+        port._watch, port._process, port._stderr = None, None, None  # the host's helper: it ends and releases it
+        port.jack_name, port.period_seconds = host.output_jack_name, host.period_seconds
+        port.lead_seconds = port.period_seconds + 0.0007
+        return port
+
+    @property
+    def reflex(self) -> bool:
+        """Whether this port can be armed (:meth:`arm`): it shares its helper with the engine's input."""
+        return self._host is not None
+
+    @property
+    def lost(self) -> str | None:
+        return self._host.lost if self._host is not None else super().lost
+
+    def _describe_exit(self) -> str:
+        return self._host._describe_exit() if self._host is not None else super()._describe_exit()
+
     def on_connect(self, listener: Callable[[str], None]) -> bool:
-        if self._watch is None or self.jack_name is None:
+        watch = self._host._watch if self._host is not None else self._watch
+        if watch is None or self.jack_name is None:
             return False
-        self._watch.on_connect(self.jack_name, listener)
+        watch.on_connect(self.jack_name, listener)
         return True
+
+    def arm(
+        self, ident: int, control: int, channel: int | None, deadline: float, messages: Sequence[Sequence[int]]
+    ) -> None:
+        """Play ``messages`` the moment control ``control`` (value 64 or more, on ``channel`` 0..15 or any for None)
+        arrives at the input, before ``deadline`` (``perf_counter`` seconds) and before any note-on; the input then
+        tells its ``on_fired(ident, t)`` first. Replaces what was armed before."""
+        payload = ARMED.pack(ident, control, -1 if channel is None else channel, round(deadline * 1e9))
+        payload += b"".join(bytes(as_message(m)) for m in messages)
+        self._write(HEADER.pack(ARM, len(payload)) + payload, "arm the reflex")
+
+    def disarm(self) -> None:
+        self._write(HEADER.pack(DISARM, 0), "disarm the reflex")
 
     def send(self, message: Sequence[int]) -> None:
         self.send_at(message, None)
@@ -166,28 +230,35 @@ class JackFramesOut(_Helper, MidiOut):
         if (lost := self.lost) is not None:
             raise BackendLostError(f"cannot send to MIDI output {self.name!r}: {lost}")
         t_ns = 0 if t is None else max(1, round(t * 1e9))
-        record = HEADER.pack(t_ns, len(data)) + bytes(data)
+        self._write(HEADER.pack(t_ns, len(data)) + bytes(data), f"send {message!r}")
+
+    def _write(self, record: bytes, what: str) -> None:
         with self._lock:
-            process = self._process
-            if process is None or process.stdin is None:
-                raise PortError(f"MIDI output {self.name!r} is closed; cannot send {message!r}")
+            process = self._host._process if self._host is not None else self._process
+            if self._closed or process is None or process.stdin is None:
+                raise PortError(f"MIDI output {self.name!r} is closed; cannot {what}")
             try:
                 _write_all(process.stdin.fileno(), record, WRITE_SECONDS)
-            except OSError as err:
+            except (OSError, ValueError) as err:
                 raise PortError(
-                    f"could not send {message!r} to MIDI output {self.name!r}: its JACK helper process ended "
+                    f"could not {what} to MIDI output {self.name!r}: its JACK helper process ended "
                     f"({self._describe_exit()})"
                 ) from err
             except TimeoutError as err:
                 raise PortError(
-                    f"could not send {message!r} to MIDI output {self.name!r}: its JACK helper process took nothing "
+                    f"could not {what} to MIDI output {self.name!r}: its JACK helper process took nothing "
                     f"for {WRITE_SECONDS:g} s"
                 ) from err
 
     def close(self) -> None:
         with self._lock:
-            self._close_helper()
-        self._release()
+            self._closed = True
+            if self._host is None:
+                self._close_helper()
+        if self._host is None:
+            self._release()
+        elif self._host._closed:  # the input stopped listening before: the helper ends now
+            self._host._end_helper()
 
 
 class JackFramesIn(_Helper, MidiIn):
@@ -206,13 +277,28 @@ class JackFramesIn(_Helper, MidiIn):
         port_name: str,
         source: str | None = None,
         watch: jack_watch.JackWatch | None = None,
+        output: tuple[str, str | None] | None = None,
     ) -> None:
         self.name = source or port_name
         self.malformed = 0
         self.dropped = 0
         self._corrupt = ""
         self._thread: threading.Thread | None = None
-        super().__init__(client_name, port_name, source, watch)
+        self._output = output
+        self._view: JackFramesOut | None = None  # the output port of this helper, once asked for
+        self._closed = False  # no longer listening (the helper lives on while its output is open)
+        # Called on the reader thread with (id, perf_counter seconds) when the armed reflex played, before the
+        # control that fired it reaches the sink.
+        self.on_fired: Callable[[int, float], None] | None = None
+        super().__init__(client_name, port_name, source, watch, output)
+
+    def output_port(self) -> JackFramesOut:
+        """The output port this input's helper holds (opened with ``output=(port name, destination or None)``);
+        it closes with this input."""
+        if self._output is None:
+            raise PortError(f"MIDI input {self.name!r} was opened without an output port beside it")
+        self._view = JackFramesOut._sharing(self, self._output[1] or self._output[0])
+        return self._view
 
     def start(self, sink: Sink) -> None:
         process = self._process
@@ -251,6 +337,13 @@ class JackFramesIn(_Helper, MidiIn):
                     break
                 data = pending[at + HEADER.size : at + HEADER.size + length]
                 at += HEADER.size + length
+                if t_ns == FIRED:
+                    if self.on_fired is not None and length == FIRED_AT.size and not self._closed:
+                        ident, sounds_ns = FIRED_AT.unpack(data)
+                        self.on_fired(ident, sounds_ns / 1e9)
+                    continue
+                if self._closed:
+                    continue  # no longer listening: the helper lives on for its output
                 messages, dropped = split_messages(data)
                 self.malformed += dropped
                 for message in messages:
@@ -262,6 +355,14 @@ class JackFramesIn(_Helper, MidiIn):
         return f"its JACK helper process was ended: {self._corrupt}" if self._corrupt else super().lost
 
     def close(self) -> None:
+        """Stop listening; the helper ends too, unless its output port is still open (it ends when that closes:
+        the engine stops listening first, then closes the notes it opened through the output)."""
+        self._closed = True
+        if self._view is not None and not self._view._closed:
+            return
+        self._end_helper()
+
+    def _end_helper(self) -> None:
         self._close_helper()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():

@@ -24,6 +24,16 @@ arrives in a period came in during the one before: JACK's input latency), never 
 bytes as they came. Records wait in the callback's backlog while the pipe is full; over ``BACKLOG_BYTES`` the newest
 are dropped, and a record with time ``DROPPED`` and no bytes says how many so far (in its length field). stdin
 then only tells the process when to end (it closes).
+
+With ``--input`` and ``--output-port NAME [--output-connect PORT]``, one client holds both ports (the engine's input
+and output): stdout carries what arrives, stdin what to send, and a reflex joins them. A record on stdin with time
+``ARM`` arms it: its bytes are ``ARMED`` (an id, a control number, a channel or -1 for any, a deadline in
+``perf_counter`` nanoseconds) then the messages to play. When that control arrives with a value of 64 or more
+before the deadline, the callback that reads it writes those messages to the output in the same period, at the
+control's frame there (one period after it was played), and puts a ``FIRED`` record (the id and the time the
+messages sound) on stdout just before the control's own record. A note-on that arrives first, a record with time
+``DISARM``, and a firing disarm it. This is how the first note of an answer already sampled sounds within one period
+of the end-of-phrase control: the engine's threads take milliseconds to react.
 """
 
 from __future__ import annotations
@@ -42,12 +52,19 @@ import sys
 import time
 from collections.abc import Callable
 
+from cocomposer.midi_bytes import split_messages
+
 HEADER = struct.Struct("<qI")
 SERVER_STOPPED = 3
 FAILED = 4
 STUCK_SECONDS = 10
 BACKLOG_BYTES = 1 << 20
 DROPPED = -1  # an input record with this time: its length is how many messages the backlog dropped so far
+ARM = -2  # a record on stdin with this time arms the reflex: ARMED, then the messages
+DISARM = -3  # a record on stdin with this time (and no bytes) disarms it
+FIRED = -4  # a record on stdout with this time: the reflex played; its bytes are FIRED_AT
+ARMED = struct.Struct("<Ibbq")  # id, control number, channel (0..15, -1: any), deadline (perf_counter ns)
+FIRED_AT = struct.Struct("<Iq")  # id, the time its messages sound (perf_counter ns)
 
 
 def jack_time_functions(client: object) -> tuple[Callable[[], int], Callable[[int], int]]:
@@ -102,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", required=True)
     parser.add_argument("--connect", default=None)
     parser.add_argument("--input", action="store_true", help="an input port; stdout carries what arrives")
+    parser.add_argument("--output-port", default=None, help="with --input: an output port too, and the reflex")
+    parser.add_argument("--output-connect", default=None)
     args = parser.parse_args(argv)
     # The pipe to the engine is kept apart from fd 1 before libjack is loaded: JACK2's info callback prints to
     # stdout from its own threads, and in the record stream one such line would read as a record's header.
@@ -117,10 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"could not open a JACK client: {err}", file=sys.stderr)
         return 2
     port = (client.midi_inports if args.input else client.midi_outports).register(args.port)
+    duplex = args.input and args.output_port is not None
+    out_port = client.midi_outports.register(args.output_port) if duplex else port
     get_time, frames_to_time = jack_time_functions(client)
     incoming: collections.deque[tuple[int, int, bytes]] = collections.deque()
     order = itertools.count()
     state = {"offset_ns": clock_offset_ns(get_time), "stopped": "", "failed": "", "written": 0, "dropped": 0}
+    armed: list[tuple | None] = [None]  # (id, control, channel, deadline_ns, messages): read once per event
     heap: list[tuple[int, int, bytes]] = []
     rate_ns = client.samplerate / 1e9
     data_fd = -1  # an input's records go here (the channel, once 'ready' went down it)
@@ -134,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         base, now_us = max(0, client.last_frame_time - frames), get_time()
         for offset, data in port.incoming_midi_events():
             t_ns = min(frames_to_time(base + offset), now_us) * 1000 + state["offset_ns"]
+            if armed[0] is not None:
+                reflex(offset, data, t_ns)
             if len(backlog) < BACKLOG_BYTES:
                 backlog.extend(HEADER.pack(t_ns, len(data)))
                 backlog.extend(data)
@@ -148,8 +172,26 @@ def main(argv: list[str] | None = None) -> int:
             except BlockingIOError:
                 pass  # the reader is behind: the rest goes next period
 
+    def reflex(offset: int, data: bytes, t_ns: int) -> None:
+        """Fire on the armed control (its messages go out this period, a period after it was played), or disarm
+        on a note-on."""
+        arm = armed[0]
+        if arm is None or len(data) < 3:
+            return
+        data = bytes(data[:3])  # JACK-Client's buffer hands out bytes, not ints
+        kind = data[0] & 0xF0
+        if kind == 0x90 and data[2] > 0:
+            armed[0] = None  # the phrase goes on
+        elif kind == 0xB0 and data[1] == arm[1] and data[2] >= 64 and arm[2] in (-1, data[0] & 0x0F):
+            armed[0] = None
+            if t_ns < arm[3]:
+                due = frames_to_time(client.last_frame_time + offset) * 1000 + state["offset_ns"]
+                for message in arm[4]:
+                    heapq.heappush(heap, (due, next(order), message))
+                backlog.extend(HEADER.pack(FIRED, FIRED_AT.size) + FIRED_AT.pack(arm[0], due))
+
     def write_due(frames: int) -> None:
-        port.clear_buffer()
+        out_port.clear_buffer()
         while incoming:
             heapq.heappush(heap, incoming.popleft())
         if not heap:
@@ -161,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             due, _, data = heap[0]
             frame = min(frames - 1, max(floor, round((due - start_ns) * rate_ns)))
             try:
-                port.write_midi_event(frame, data)
+                out_port.write_midi_event(frame, data)
             except jack.JackError:
                 if wrote:  # the period's buffer is full: the rest waits for the next one
                     return
@@ -172,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
                 state["written"] += 1
             heapq.heappop(heap)
 
-    handle = read_arrived if args.input else write_due
+    def read_and_write(frames: int) -> None:
+        read_arrived(frames)
+        write_due(frames)
+
+    handle = read_and_write if duplex else read_arrived if args.input else write_due
 
     @client.set_process_callback
     def process(frames: int) -> None:
@@ -187,15 +233,19 @@ def main(argv: list[str] | None = None) -> int:
         state["stopped"] = reason.strip() or "no reason given"
 
     client.activate()
-    if args.connect:
+    connections = [(args.connect, port, args.input)] + ([(args.output_connect, out_port, False)] if duplex else [])
+    for peer, own, is_input in connections:
+        if not peer:
+            continue
         try:
-            client.connect(*((args.connect, port) if args.input else (port, args.connect)))
+            client.connect(*((peer, own) if is_input else (own, peer)))
         except jack.JackError as err:
-            print(f"could not connect to {args.connect!r}: {err}", file=sys.stderr)
+            print(f"could not connect to {peer!r}: {err}", file=sys.stderr)
             client.deactivate()
             client.close()
             return 2
-    os.write(channel, f"ready {port.name} {client.samplerate} {client.blocksize}\n".encode())
+    names = f"{port.name}\t{out_port.name}" if duplex else port.name
+    os.write(channel, f"ready {names} {client.samplerate} {client.blocksize}\n".encode())
     if args.input:
         os.set_blocking(channel, False)  # the callback never waits for the reader
         data_fd = channel
@@ -225,7 +275,14 @@ def main(argv: list[str] | None = None) -> int:
                 break
             data = pending[at + HEADER.size : at + HEADER.size + length]
             at += HEADER.size + length
-            incoming.append((t_ns or time.perf_counter_ns(), next(order), data))
+            if t_ns == ARM and duplex and len(data) >= ARMED.size:
+                ident, control, chan, deadline = ARMED.unpack_from(data)
+                messages, _ = split_messages(data[ARMED.size :])
+                armed[0] = (ident, control, chan, deadline, [bytes(m) for m in messages])
+            elif t_ns == DISARM:
+                armed[0] = None
+            elif t_ns >= 0:
+                incoming.append((t_ns or time.perf_counter_ns(), next(order), data))
         pending = pending[at:]
     signal.alarm(STUCK_SECONDS)  # the last writes, the wait and the close below take about a second
     if state["dropped"] and args.input:

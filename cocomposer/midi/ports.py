@@ -197,6 +197,41 @@ def open_output(
     return port
 
 
+def open_jack_pair(
+    in_name: str | None,
+    out_name: str | None,
+    api: str = "auto",
+    client_name: str = "cocomposer",
+    skip_own: bool = False,
+) -> tuple[MidiIn, MidiOut] | None:
+    """The engine's input and output as one JACK-Client helper (:meth:`JackFramesIn.output_port
+    <cocomposer.midi.jack_frames.JackFramesIn.output_port>`), which can answer the end-of-phrase control within one
+    period (the reflex); ports matched and named as by :func:`open_input` and :func:`open_output`. None where that
+    cannot be had (not JACK, no JACK-Client, the standalone app): open the two apart."""
+    watch = _watch_for(api)
+    if watch is None or not jack_frames.available():
+        jack_watch.release(watch)
+        return None
+    try:
+        peers: list[str | None] = []
+        kinds: tuple[tuple[str | None, Kind], ...] = ((in_name, "input"), (out_name, "output"))
+        for name, kind in kinds:
+            peer = None
+            if name is not None:  # an output connects to a JACK input port, an input to a JACK output port
+                available = _offered(watch.own_ports(is_input=kind == "output"), skip_own)
+                peer = available[match_port(name, available, kind)]
+            peers.append(peer)
+        midi_in = jack_frames.JackFramesIn(client_name, "cocomposer in", peers[0], watch, ("cocomposer out", peers[1]))
+    except BaseException:
+        jack_watch.release(watch)
+        raise
+    own_client = midi_in.jack_name.split(":", 1)[0] if midi_in.jack_name else client_name
+    for name, virtual in ((in_name, "cocomposer in"), (out_name, "cocomposer out")):
+        if name is None:
+            _opened_here.add((own_client, virtual))
+    return midi_in, midi_in.output_port()
+
+
 def _open_frames_port(
     kind: Kind, name: str | None, virtual_name: str, client_name: str, skip_own: bool, watch: jack_watch.JackWatch
 ) -> MidiIn | MidiOut:
