@@ -73,8 +73,16 @@ class AdoptedNotes:
         self._outbox.append(("adopted", note, (NOTE_ON | note.channel, note.pitch, held[0].velocity), held[1]))
         return True
 
-    def _close_adopted(self, predicate: Callable[[float], bool], now: float, calls: list) -> None:
+    def _close_adopted(
+        self, predicate: Callable[[float], bool], now: float, calls: list, only: tuple[int, int] | None = None
+    ) -> None:
         for key, (note, t) in list(self._adopted.items()):
-            if predicate(t):
+            if predicate(t) and (only is None or key == only):
                 del self._adopted[key]
                 self._send((NOTE_OFF | key[0], key[1], 0), "note_off", note, now, calls)
+
+    def _close_key(self, key: tuple[int, int], current: OpenNote | None, at: float, calls: list) -> None:
+        """Before a note-on for ``key``: close what sounds there (a scheduled, passed-through or adopted note)."""
+        if current is not None:
+            self._note_off_now(key, current, at, calls)
+        self._close_adopted(lambda _t: True, at, calls, key)

@@ -244,8 +244,7 @@ class Scheduler(AdoptedNotes):
                 key = (channel, msg[1])
                 current = self._open.get(key)
                 if kind == NOTE_ON and msg[2] > 0:
-                    if current is not None:
-                        self._note_off_now(key, current, now, calls)
+                    self._close_key(key, current, now, calls)
                     self._send(msg, "note_on", None, now, calls)
                     self._open[key] = OpenNote(None, now)
                 elif current is not None and current.note is None:
@@ -364,9 +363,8 @@ class Scheduler(AdoptedNotes):
             self._outbox.append(call)  # not sent; its hook fires in order with the sends around it
             return
         at = max(due, now) if self._timed else now
-        current = self._open.get(note.key)
-        if current is not None:
-            self._note_off_now(note.key, current, at, calls)
+        if (current := self._open.get(note.key)) is not None or self._adopted:
+            self._close_key(note.key, current, at, calls)
         at = self._send(message, "note_on", note, at, calls)
         self._open[note.key] = OpenNote(note, at)
         self.lateness.append(at - due)

@@ -124,9 +124,9 @@ def play(send: Callable[[ports.Message], None], notes: Sequence[tuple[int, float
 
 
 class JackRig:
-    """The engine on virtual JACK ports "cocomposer in" / "cocomposer out" (JACK clients ``cc-in-UID`` and
-    ``cc-out-UID``: each port is a client of its own), opened as ``cocomposer run`` opens them (JACK-Client helpers;
-    ``frames=False``: python-rtmidi), and a test client playing and listening."""
+    """The engine on virtual JACK ports "cocomposer in" / "cocomposer out", opened as ``cocomposer run`` opens them
+    (one JACK-Client helper, client ``cc-UID``, with the reflex; ``frames=False``: python-rtmidi's, clients
+    ``cc-in-UID`` and ``cc-out-UID``), and a test client playing and listening."""
 
     def __init__(self, jack_server, frames: bool = True, **settings: object) -> None:
         self.uid = uuid.uuid4().hex[:8]
@@ -142,21 +142,24 @@ class JackRig:
 
     def _open(self, jack_server) -> None:
         uid = self.uid
-        engine_in = self._keep(
-            ports.open_input(None, "jack", virtual_name="cocomposer in", client_name=f"cc-in-{uid}", frames=self.frames)
-        )
-        engine_out = self._keep(
-            ports.open_output(
-                None, "jack", virtual_name="cocomposer out", client_name=f"cc-out-{uid}", timed=self.frames
+        if self.frames:  # one helper for both, with the reflex
+            pair = ports.open_jack_pair(None, None, "jack", client_name=f"cc-{uid}")
+            assert pair is not None, "JACK-Client is there"
+            engine_in, engine_out = self._keep(pair[0]), self._keep(pair[1])
+            in_client = out_client = f"cc-{uid}"
+        else:
+            in_client, out_client = f"cc-in-{uid}", f"cc-out-{uid}"
+            engine_in = self._keep(ports.open_input(None, "jack", virtual_name="cocomposer in", client_name=in_client))
+            engine_out = self._keep(
+                ports.open_output(None, "jack", virtual_name="cocomposer out", client_name=out_client)
             )
-        )
         self.engine = Engine(OnnxModel.load(), engine_in, engine_out, self.settings, seed=5)
         self.scheduled: list[ScheduledNote] = []  # every note the generator handed to the scheduler
         self.events: list[ev.Event] = []
         self.hook_cond = threading.Condition()
         self.engine.subscribe(self._on_event)
-        self.in_name = jack_server.wait_for_port(f"cc-in-{uid}:cocomposer in")
-        out_name = jack_server.wait_for_port(f"cc-out-{uid}:cocomposer out")
+        self.in_name = jack_server.wait_for_port(f"{in_client}:cocomposer in")
+        out_name = jack_server.wait_for_port(f"{out_client}:cocomposer out")
         self.arrivals = Arrivals()
         self._keep(PollingListener(self.arrivals, f"hear-{uid}", out_name))
         self.player = self._keep(
@@ -242,6 +245,45 @@ def jack_rig(jack_server):
     yield make
     for rig in made:
         rig.close()
+
+
+def test_the_end_of_phrase_control_plays_the_drafted_first_note_through_the_reflex(jack_rig) -> None:
+    """Through the real helper: the draft's first note-on is armed, the control fires it, the answer claims it
+    (sounding once), and every note closes. The control must reach the helper while the draft is still the one to
+    take over (its tick): a loaded machine may miss that, so up to five phrases are tried."""
+    rig = jack_rig(quantize="off", phrase_end_cc=85, silence=16.0, bars=0.5)
+    reflex = rig.engine.reflex
+    assert reflex is not None, "the pair gives the engine a reflex"
+    for _ in range(5):
+        rig.play()
+        first = reflex.armed
+        deadline = time.monotonic() + TIMEOUT
+        while (armed := reflex.armed) is None or armed is first:  # a fresh arm: its tick has just begun
+            assert time.monotonic() < deadline, "the engine armed the reflex with a draft"
+            time.sleep(0.001)
+        rig.player.send((0xB0, 85, 127))
+        planned = rig.wait_hook(ev.AnswerPlanned)[-1]
+        rig.arrivals.wait(lambda e, end=planned.end_beat: rig.engine.beat_at(time.perf_counter()) > end + 0.5, "end")
+        if reflex.fired:
+            break
+    assert reflex.fired == 1 and reflex.claimed == 1, "it fired, and the answer took its note over"
+    rig.arrivals.wait(all_closed, "every note-on gets its note-off")
+    heard = rig.arrivals.snapshot()
+    sounding: set[tuple[int, int]] = set()
+    for _, m in heard:  # no key sounds twice over: the claimed note was not sent again
+        key = (m[0] & 0x0F, m[1])
+        if m[0] & 0xF0 == 0x90 and m[2] > 0:
+            assert key not in sounding, f"{m} while it sounds: {heard}"
+            sounding.add(key)
+        elif m[0] & 0xF0 in (0x80, 0x90):
+            sounding.discard(key)
+    with rig.hook_cond:
+        control = [e for e in rig.events if isinstance(e, ev.ControlIn) and e.number == 85][-1]
+        out = [e for e in rig.events if isinstance(e, ev.NoteOut) and e.on and e.tag == "answer"]
+    out = [e for e in out if e.time >= control.time]
+    period = rig.engine.midi_out.period_seconds  # type: ignore[attr-defined]
+    assert out[0].time - control.time >= period - 1e-4, "a period after the control was played, never sooner"
+    assert (out[0].pitch, out[0].channel) == (armed.pitches[0], armed.channel + 1)
 
 
 def test_a_phrase_through_jack_is_answered_in_time(jack_rig) -> None:
