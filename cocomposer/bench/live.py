@@ -21,6 +21,13 @@ Two numbers per condition (quiet input, then a second client flooding the input 
   to place a note on its frame; 0 for python-rtmidi); the first note of an immediate answer reaches the scheduler
   later than that (it is the reaction above) and is reported with all notes.
 
+With both ports on JACK-Client (the default), one helper holds them, and an answer drafted with a note at its
+start is armed there: the CC plays that note in the very period that reads it, at the CC's frame (the reflex, see
+:mod:`cocomposer.engine.reflex`); ``reflex_fired`` and ``reflex_claimed`` count those. On the dummy driver a late
+period's frames keep the times they should have had, so such a note can read as sounding before the player's client
+sent the CC (a negative reaction, by up to the period's lateness); the frames listener's callback times beside it
+never do.
+
 "Reached the listening client" is the time of the frame the note landed on (``jack_frames_to_time``), read by a
 JACK-Client listener in a process of its own (``bench.client frames``): when a synth would play it. The times two
 listening programs saw each note (that listener's callback, and the player's python-rtmidi input) are reported
@@ -372,6 +379,8 @@ def measure_live(
             before, xruns_before = rec.marks(), xruns()
             heard_before = rec.notes_in + len(rec.phrase_end_ccs)
             dropped_before = engine.status().dropped
+            reflex = engine.reflex
+            fired_before = (reflex.fired, reflex.claimed) if reflex is not None else None
             try:
                 phrases = _run_phrases(engine, rec, player, config, pitches)
             finally:
@@ -403,6 +412,9 @@ def measure_live(
             xruns_after = xruns()
             result["jack_xruns"] = None if xruns_after is None else xruns_after - (xruns_before or 0)
             result["dropped"] = engine.status().dropped - dropped_before  # player messages and model jobs
+            if reflex is not None and fired_before is not None:  # first notes the JACK helper played on the CC
+                result["reflex_fired"] = reflex.fired - fired_before[0]
+                result["reflex_claimed"] = reflex.claimed - fired_before[1]
             if flooded:
                 result["flood_rate_achieved"] = flooded["sent"] / max(flooded["seconds"], 1e-9)
             results[condition] = result

@@ -315,6 +315,8 @@ def live_rows(live: dict, config: BenchConfig, jack: str) -> list[Row]:
                 f"{r['phrases'] - r['answered']} of {r['phrases']}"),
             Row("answer notes sent / arrived / dropped late", f"{r['notes_sent']} / {r['notes_arrived']} / "
                 f"{r['late_dropped']}"),
+            Row("first notes played by the reflex (fired / claimed by the answer)",
+                f"{r['reflex_fired']} / {r['reflex_claimed']}" if "reflex_fired" in r else "none (python-rtmidi)"),
             Row("JACK xruns; player messages the engine missed", f"{fmt(r['jack_xruns'])}; {r['input_unheard']}"),
         ]  # fmt: skip
     return rows
