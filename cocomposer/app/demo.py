@@ -44,8 +44,12 @@ def _open(
     """(engine in, engine out, player out, listener in, description)."""
     if not loopback:
         try:
-            engine_in = stack.enter_context(ports.open_input(None, api, frames=True))  # as `run` opens it
-            engine_out = stack.enter_context(ports.open_output(None, api, timed=True))
+            pair = ports.open_jack_pair(None, None, api)  # as `run` opens them: on JACK, one helper for both
+            if pair is not None:
+                engine_in, engine_out = stack.enter_context(pair[0]), stack.enter_context(pair[1])
+            else:
+                engine_in = stack.enter_context(ports.open_input(None, api, frames=True))
+                engine_out = stack.enter_context(ports.open_output(None, api, timed=True))
             listener = stack.enter_context(
                 ports.open_input(engine_out.name, api, virtual_name="demo listener", client_name="cocomposer-demo")
             )
