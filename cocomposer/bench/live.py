@@ -380,7 +380,7 @@ def measure_live(
             heard_before = rec.notes_in + len(rec.phrase_end_ccs)
             dropped_before = engine.status().dropped
             reflex = engine.reflex
-            fired_before = (reflex.fired, reflex.claimed) if reflex is not None else None
+            fired_before = (reflex.fired, reflex.claimed) if reflex.enabled else None
             try:
                 phrases = _run_phrases(engine, rec, player, config, pitches)
             finally:
@@ -412,7 +412,7 @@ def measure_live(
             xruns_after = xruns()
             result["jack_xruns"] = None if xruns_after is None else xruns_after - (xruns_before or 0)
             result["dropped"] = engine.status().dropped - dropped_before  # player messages and model jobs
-            if reflex is not None and fired_before is not None:  # first notes the JACK helper played on the CC
+            if fired_before is not None:  # first notes the JACK helper played on the CC
                 result["reflex_fired"] = reflex.fired - fired_before[0]
                 result["reflex_claimed"] = reflex.claimed - fired_before[1]
             if flooded:

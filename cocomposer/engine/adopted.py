@@ -34,17 +34,19 @@ class AdoptedNotes:
     _channels: set[int]
     _outbox: deque[tuple]
     _adopted: dict[tuple[int, int], tuple[ScheduledNote, float]]  # key -> (note, when it sounded)
+    claimed = 0  # adopted notes an answer's note claimed
 
     def adopt(self, notes: Iterable[ScheduledNote], t: float) -> None:
         """``notes`` were sounded at ``t`` by another part (the JACK helper's reflex): they count as open, each until
         the generator hands over the note of that key at that time, which claims it (no second note-on: see
-        :meth:`schedule`), or until :meth:`release_adopted`, a cancel, panic or ``ADOPTED_SECONDS`` close it."""
+        :meth:`schedule`), or until :meth:`release_adopted`, a cancel, panic or ``ADOPTED_SECONDS`` close it. A key
+        already open stays with the note that opened it, whose note-off closes the key (a race the engine narrows by
+        disarming before it hands over an answer)."""
         batch = checked_notes(notes)
         with self._cond:
             for note in batch:
-                current = self._open.pop(note.key, None)  # sounded again over it: one note-off closes the key
-                if current is not None and current.note is not None:
-                    self._forget_unended(current.note)
+                if note.key in self._open:
+                    continue
                 self._adopted[note.key] = (note, t)
                 self._channels.add(note.channel)
             self._cond.notify_all()  # the deadline of the adopted notes
@@ -63,6 +65,7 @@ class AdoptedNotes:
         if held is None or abs(self._clock.time_at(note.start_beat) - held[1]) > CLAIM_SECONDS:
             return False
         del self._adopted[note.key]
+        self.claimed += 1
         note = dataclasses.replace(note, velocity=held[0].velocity)  # as it sounded
         self._open[note.key] = OpenNote(note, held[1])
         if note.ended:

@@ -86,9 +86,7 @@ class Engine(EngineQueries):
         self.generator = Generator(model, self._schedule, self._emit, seed, self._wanted, early_onsets=True)
         self.generator.submit(SetMeter(self.settings.model_meter))
         self.drafts = Drafts(self.generator)  # answers sampled before the phrase end is confirmed (engine.drafts)
-        self.reflex: Reflex | None = None  # a drafted answer's first notes played by the JACK helper (engine.reflex)
-        if Reflex.available(midi_in, midi_out):
-            self.reflex = Reflex(midi_out, self.scheduler, clock, float(getattr(midi_out, "period_seconds", 0.0)))
+        self.reflex = Reflex(midi_in, midi_out, self.scheduler, clock)  # the JACK helper plays a draft's first notes
         self._fired: Fired | None = None  # the reflex the message being handled fired
         self.mode = make_mode(self.settings, self._boundary, self._earliest)
         self._held = HeldKeys()  # (channel 1..16, pitch) of the keys the player holds, and since when
@@ -109,7 +107,7 @@ class Engine(EngineQueries):
         self._running.set()
         self._thread.start()
         if self.midi_in is not None:
-            if self.reflex is not None:
+            if self.reflex.enabled:
                 self.midi_in.on_fired = self.reflex.on_fired  # type: ignore[attr-defined]
             self.midi_in.start(self.sink)
 
@@ -122,6 +120,7 @@ class Engine(EngineQueries):
         if self._stopped:
             return
         self._stopped = True
+        self.reflex.disarm()  # nothing fires that nobody would hear of
         if self.midi_in is not None:
             try:
                 self.midi_in.close()
@@ -140,13 +139,12 @@ class Engine(EngineQueries):
 
     def sink(self, t_ns: int, message: ports.Message) -> None:
         """Where the input port's thread hands each message (time in ns): enqueue and return."""
-        fired = None
-        if self.reflex is not None and self.reflex.pending is not None and message and message[0] & 0xF0 == 0xB0:
-            fired, self.reflex.pending = self.reflex.pending, None  # the control that fired it comes right after
+        fired = self.reflex.take(message)  # what this control fired (the input heard of it just before)
         try:
             self._inbound.put_nowait((t_ns, message, fired))
         except queue.Full:
             self.stats.dropped_inbound += 1
+            self.reflex.lost(fired)
 
     def command(self, command: cmd.Command) -> None:
         """Queue a command (see :mod:`cocomposer.engine.commands`) for the engine thread; never blocks. A bad
@@ -175,7 +173,7 @@ class Engine(EngineQueries):
             self.stats.errors += 1
         elif isinstance(event, ev.AnswerPlanned) and not event.cancelled:
             self._control.put(("planned", (event.tag, event.request_id), event.end_beat))
-        elif isinstance(event, ev.DraftOnsets) and self.reflex is not None:
+        elif isinstance(event, ev.DraftOnsets) and self.reflex.enabled:
             self._control.put(("draft", event, None))
         self.notifier.publish(event)
 
@@ -201,9 +199,9 @@ class Engine(EngineQueries):
             while item is not None:
                 self._heard_at = item[0] / 1e9  # what this message asks for answers the player at its stamp
                 self._fired = item[2]
+                self._safely(self.reflex.adopt, self._fired)  # its notes sound: the scheduler holds them
                 self._safely(self._on_midi, item[0] / 1e9, item[1])
-                if self._fired is not None and self.reflex is not None:  # it asked for no answer: the notes close
-                    self._safely(self.reflex.settle, self._fired, None)
+                self._safely(self.reflex.settle, self._fired, None)  # still here: it asked for nothing, they close
                 self._heard_at = self._fired = None
                 handled += 1
                 if handled % 32 == 0:
@@ -226,8 +224,7 @@ class Engine(EngineQueries):
         speculate = lambda: self.mode.speculation(self.clock.beat_at(self.now()))  # noqa: E731 (the phrase ends now)
         bias = bias_of(self.preferences)
         self.drafts.refresh(speculate, self.settings, bias, lambda a, n: self._answer_job(a, n, bias))
-        if self.reflex is not None:
-            self.reflex.check(self.drafts.current(self.settings))
+        self.reflex.check(self.drafts.current(self.settings))
         if self.scheduler.error is not None and not self._scheduler_error_reported:
             self._scheduler_error_reported = True
             error = self.scheduler.error
@@ -243,7 +240,7 @@ class Engine(EngineQueries):
                 self._safely(self._on_command, a, b)
             elif kind == "planned" and self._wanted(*a):
                 self._safely(self.mode.answer_planned, b)
-            elif kind == "draft" and self.reflex is not None and self.drafts.current(self.settings) == a.request_id:
+            elif kind == "draft" and self.drafts.current(self.settings) == a.request_id:
                 start = self.drafts.job.start_beat  # type: ignore[union-attr]
                 self._safely(self.reflex.arm, a.request_id, a.pitches, start, self.settings, self._velocity_at(start))
 
@@ -294,8 +291,7 @@ class Engine(EngineQueries):
 
     def _note_on(self, channel: int, pitch: int, velocity: int, beat: float, t: float, msg: ports.Message) -> None:
         self._held.press((channel, pitch), beat)
-        if self.reflex is not None:
-            self.reflex.heard_note_on()
+        self.reflex.disarm_if_armed()
         if self._thru():
             self.scheduler.send_now(msg)
         self.stats.notes_in += 1
@@ -395,10 +391,11 @@ class Engine(EngineQueries):
             self.stats.answer_asked(action.start_beat, ended)
         bias = bias_of(self.preferences)
         job = self.drafts.take(action, request_id, self.settings, bias, self._velocity_at)
-        if self._fired is not None and self.reflex is not None and action.tag == "answer":
+        if action.tag == "answer":
             self.reflex.settle(self._fired, job.draft if job is not None else None)
             self._fired = None
         job = job or self._answer_job(action, request_id, bias)
+        self.reflex.disarm_if_armed()  # before the answer's first note-on can reach the helper
         self.generator.submit(job)
         self._emit(ev.AnswerRequested(action.tag, action.start_beat, action.beats, self.now(), job.controls))
 

@@ -9,11 +9,15 @@ the output with those note-ons, the control number, the player's channel and a d
 answer takes a draft over only on the tick it was drafted for). A note-on from the player disarms the helper in
 its callback; a new draft, a change of settings, or the draft no longer taken over disarm it from here.
 
-When it fires, the input hands the engine the news before the control itself (``on_fired``, on its reader thread):
-the notes are adopted by the scheduler as sounding (:meth:`~cocomposer.engine.scheduler.Scheduler.adopt`), and the
-control is marked as the one that fired them. The answer the control asks for starts when they sounded, takes the
-draft over, and its first notes claim the adopted ones (no second note-on; their note-offs come as sampled). If the
-control asks for nothing, or the draft is not taken over, the adopted notes are closed at once.
+When it fires, the input hands the engine the news before the control itself (``on_fired``, on its reader thread,
+which only notes it: the engine's sink queues it with the control that follows from that thread). On the engine
+thread the notes are adopted by the scheduler as sounding (:meth:`~cocomposer.engine.adopted.AdoptedNotes.adopt`)
+before the control is handled; the answer it asks for starts when they sounded, takes the draft over, and its first
+notes claim the adopted ones (no second note-on; their note-offs come as sampled). If the control asks for nothing,
+or the draft is not taken over, the adopted notes are closed at once; any left unclaimed close after
+``ADOPTED_SECONDS``. The engine disarms the helper before it hands the generator any answer, when the player plays
+a note, and when it stops; the helper itself closes, when it ends, any note its reflex struck that no note-off
+closed.
 """
 
 from __future__ import annotations
@@ -67,32 +71,40 @@ class Armed:
 class Fired:
     ident: int
     t: float  # when the notes sounded (perf_counter seconds)
+    armed: Armed | None  # what was armed as ``ident`` (None: not known here)
 
 
 class Reflex:
-    """Arms and disarms the output's reflex from the engine thread; hears it fire on the input's reader thread."""
+    """Arms and disarms the output's reflex from the engine thread; hears it fire on the input's reader thread. Inert
+    (``enabled`` False) unless the ports are a JACK pair (:func:`cocomposer.midi.ports.open_jack_pair`)."""
 
-    def __init__(self, out: object, scheduler: Scheduler, clock: Clock, period: float) -> None:
+    def __init__(self, midi_in: object, out: object, scheduler: Scheduler, clock: Clock) -> None:
+        self.enabled = bool(getattr(out, "reflex", False)) and hasattr(midi_in, "on_fired")
         self.out = out
         self.scheduler = scheduler
         self.clock = clock
-        self.period = period  # the JACK period: the notes sound one period after the control was played
+        self.period = float(getattr(out, "period_seconds", 0.0))  # the notes sound a period after the control
         self.armed: Armed | None = None
         self._recent: dict[int, Armed] = {}  # what was armed lately, by id: a fire may come after a disarm
         self._lock = threading.Lock()
-        self.pending: Fired | None = None  # fired, and the control that fired it not yet queued (reader thread)
+        self._pending: tuple[int, Fired] | None = None  # (reader thread, news) until the control after it is queued
         self.fired = 0
-        self.claimed = 0
 
-    @staticmethod
-    def available(midi_in: object, midi_out: object) -> bool:
-        return bool(getattr(midi_out, "reflex", False)) and hasattr(midi_in, "on_fired")
+    @property
+    def claimed(self) -> int:
+        """Adopted notes an answer's first notes claimed."""
+        return self.scheduler.claimed
 
     # -- the engine thread -------------------------------------------------------------------------------------
     def arm(self, ident: int, pitches: tuple[int, ...], start_beat: float, settings: Settings, velocity: int) -> None:
         """Arm for the draft ``ident`` (starting at ``start_beat``: the one the engine would take over now), if a
         control can end the phrase at once."""
-        if settings.mode not in REFLEX_MODES or settings.quantize != "off" or settings.phrase_end_cc is None:
+        if (
+            not self.enabled
+            or settings.mode not in REFLEX_MODES
+            or settings.quantize != "off"
+            or settings.phrase_end_cc is None
+        ):
             return
         channel = settings.out_channel - 1
         if {(channel, p) for p in pitches} & self.scheduler.open_notes():
@@ -105,14 +117,13 @@ class Reflex:
             self._recent[ident] = armed
             while len(self._recent) > 8:
                 del self._recent[min(self._recent)]
+            self.armed = armed  # before the helper can fire it
         messages = [(NOTE_ON | channel, p, velocity) for p in pitches]
         in_channel = settings.in_channel - 1 if settings.in_channel else None
         try:
             self.out.arm(ident, settings.phrase_end_cc, in_channel, deadline, messages)  # type: ignore[attr-defined]
         except CocomposerError as err:
             log.debug("could not arm the reflex: %s", err)
-            return
-        self.armed = armed
 
     def check(self, current: int | None) -> None:
         """Disarm unless the armed draft is ``current``, the one a phrase end would take over now (None: none)."""
@@ -120,36 +131,59 @@ class Reflex:
             self.disarm()
 
     def disarm(self) -> None:
-        self.armed = None
+        if not self.enabled:
+            return
+        with self._lock:
+            self.armed = None
         try:
             self.out.disarm()  # type: ignore[attr-defined]
         except CocomposerError as err:
             log.debug("could not disarm the reflex: %s", err)
 
-    def heard_note_on(self) -> None:
-        """The player played on: the helper disarmed itself in its callback."""
-        self.armed = None
+    def disarm_if_armed(self) -> None:
+        """Disarm (before the generator gets an answer, when the player plays a note, when the engine stops): the
+        helper disarms itself on a note-on, but one that reached it before the arm did not."""
+        if self.armed is not None:
+            self.disarm()
+
+    def adopt(self, fired: Fired | None) -> None:
+        """The notes ``fired`` played sound: the scheduler holds them until the answer claims them, or closes them."""
+        armed = fired.armed if fired is not None else None
+        if fired is None or armed is None:
+            return
+        beat = self.clock.beat_at(fired.t)
+        notes = [ScheduledNote(beat, beat, p, armed.velocity, armed.channel, "answer") for p in armed.pitches]
+        self.scheduler.adopt(notes, fired.t)
 
     def settle(self, fired: Fired | None, taken_draft: int | None) -> None:
         """After the control that fired (``fired``) was handled: the answer took over draft ``taken_draft`` (its
         first notes claim the adopted ones), or nothing took them and they close now."""
-        if fired is None:
-            return
-        if taken_draft == fired.ident:
-            self.claimed += 1
-        else:
+        if fired is not None and taken_draft != fired.ident:
             self.scheduler.release_adopted()
 
     # -- the input's reader thread ---------------------------------------------------------------------------------
     def on_fired(self, ident: int, t: float) -> None:
-        """The helper played the notes armed as ``ident`` at ``t``: they sound, whatever the engine thinks of it."""
+        """The helper played the notes armed as ``ident`` at ``t`` (they sound, whatever the engine thinks of it);
+        the control that fired them is the next message this thread hands on (see :meth:`take`)."""
         with self._lock:
             armed = self._recent.get(ident)
-        self.armed = None
-        if armed is None:
+            if self.armed is not None and self.armed.ident == ident:
+                self.armed = None
+            self.fired += 1
+            self._pending = (threading.get_ident(), Fired(ident, t, armed))
+
+    def take(self, message: tuple[int, ...]) -> Fired | None:
+        """On a reader thread handing ``message`` on: the reflex it fired, if it is a control and this thread just
+        heard of one."""
+        pending = self._pending
+        if pending is None or pending[0] != threading.get_ident() or not message or message[0] & 0xF0 != 0xB0:
+            return None
+        self._pending = None
+        return pending[1]
+
+    def lost(self, fired: Fired | None) -> None:
+        """The control that fired it was dropped (the engine's queue was full): its notes close at once."""
+        if fired is None:
             return
-        beat = self.clock.beat_at(t)
-        notes = [ScheduledNote(beat, beat, p, armed.velocity, armed.channel, "answer") for p in armed.pitches]
-        self.scheduler.adopt(notes, t)
-        self.fired += 1
-        self.pending = Fired(ident, t)
+        self.adopt(fired)
+        self.scheduler.release_adopted()

@@ -148,6 +148,8 @@ class _Helper:
     def _release(self) -> None:
         if self._watch is not None and self.jack_name is not None:
             self._watch.forget(self.jack_name)
+            if self.output_jack_name:  # the output port of a pair (its connect listener)
+                self._watch.forget(self.output_jack_name)
         jack_watch.release(self._watch)
         self._watch = None
 
@@ -251,6 +253,9 @@ class JackFramesOut(_Helper, MidiOut):
                 ) from err
 
     def close(self) -> None:
+        if self._host is not None and not self._closed:
+            with contextlib.suppress(PortError):
+                self.disarm()  # nothing fires once nobody hears of it
         with self._lock:
             self._closed = True
             if self._host is None:
@@ -293,8 +298,9 @@ class JackFramesIn(_Helper, MidiIn):
         super().__init__(client_name, port_name, source, watch, output)
 
     def output_port(self) -> JackFramesOut:
-        """The output port this input's helper holds (opened with ``output=(port name, destination or None)``);
-        it closes with this input."""
+        """The output port this input's helper holds (opened with ``output=(port name, destination or None)``).
+        The helper ends when both are closed: closing the input only stops the listening, so the engine can still
+        close its notes through the output."""
         if self._output is None:
             raise PortError(f"MIDI input {self.name!r} was opened without an output port beside it")
         self._view = JackFramesOut._sharing(self, self._output[1] or self._output[0])
@@ -340,7 +346,10 @@ class JackFramesIn(_Helper, MidiIn):
                 if t_ns == FIRED:
                     if self.on_fired is not None and length == FIRED_AT.size and not self._closed:
                         ident, sounds_ns = FIRED_AT.unpack(data)
-                        self.on_fired(ident, sounds_ns / 1e9)
+                        try:
+                            self.on_fired(ident, sounds_ns / 1e9)
+                        except Exception:  # the input must go on; the helper closes what it struck when it ends
+                            _log.exception("the reflex's news could not be handled")
                     continue
                 if self._closed:
                     continue  # no longer listening: the helper lives on for its output

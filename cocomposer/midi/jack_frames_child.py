@@ -31,9 +31,11 @@ and output): stdout carries what arrives, stdin what to send, and a reflex joins
 ``perf_counter`` nanoseconds) then the messages to play. When that control arrives with a value of 64 or more
 before the deadline, the callback that reads it writes those messages to the output in the same period, at the
 control's frame there (one period after it was played), and puts a ``FIRED`` record (the id and the time the
-messages sound) on stdout just before the control's own record. A note-on that arrives first, a record with time
-``DISARM``, and a firing disarm it. This is how the first note of an answer already sampled sounds within one period
-of the end-of-phrase control: the engine's threads take milliseconds to react.
+messages sound) on stdout just before the control's own record (it does not fire when the backlog is too full to
+take that record). A note-on that arrives first, a record with time ``DISARM``, a firing, and the end of stdin
+disarm it. The process remembers the keys the reflex struck until a note-off for each passes through the output,
+and sends note-offs for those left when it ends. This is how the first note of an answer already sampled sounds
+within one period of the end-of-phrase control: the engine's threads take milliseconds to react.
 """
 
 from __future__ import annotations
@@ -143,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     order = itertools.count()
     state = {"offset_ns": clock_offset_ns(get_time), "stopped": "", "failed": "", "written": 0, "dropped": 0}
     armed: list[tuple | None] = [None]  # (id, control, channel, deadline_ns, messages): read once per event
+    struck: set[tuple[int, int]] = set()  # (channel, pitch) the reflex played and no note-off has closed since
     heap: list[tuple[int, int, bytes]] = []
     rate_ns = client.samplerate / 1e9
     data_fd = -1  # an input's records go here (the channel, once 'ready' went down it)
@@ -184,10 +187,12 @@ def main(argv: list[str] | None = None) -> int:
             armed[0] = None  # the phrase goes on
         elif kind == 0xB0 and data[1] == arm[1] and data[2] >= 64 and arm[2] in (-1, data[0] & 0x0F):
             armed[0] = None
-            if t_ns < arm[3]:
+            if t_ns < arm[3] and len(backlog) < BACKLOG_BYTES:  # the control's own record must follow
                 due = frames_to_time(client.last_frame_time + offset) * 1000 + state["offset_ns"]
                 for message in arm[4]:
                     heapq.heappush(heap, (due, next(order), message))
+                    if message[0] & 0xF0 == 0x90:
+                        struck.add((message[0] & 0x0F, message[1]))
                 backlog.extend(HEADER.pack(FIRED, FIRED_AT.size) + FIRED_AT.pack(arm[0], due))
 
     def write_due(frames: int) -> None:
@@ -212,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 floor, wrote = frame, True
                 state["written"] += 1
+                if struck and len(data) >= 3 and (data[0] & 0xF0 == 0x80 or (data[0] & 0xF0 == 0x90 and data[2] == 0)):
+                    struck.discard((data[0] & 0x0F, data[1]))
             heapq.heappop(heap)
 
     def read_and_write(frames: int) -> None:
@@ -284,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
             elif t_ns >= 0:
                 incoming.append((t_ns or time.perf_counter_ns(), next(order), data))
         pending = pending[at:]
+    armed[0] = None
+    for channel_, pitch in sorted(struck):  # struck by the reflex and never closed: closed with the rest below
+        incoming.append((time.perf_counter_ns(), next(order), bytes((0x80 | channel_, pitch, 0))))
     signal.alarm(STUCK_SECONDS)  # the last writes, the wait and the close below take about a second
     if state["dropped"] and args.input:
         print(f"dropped {state['dropped']} incoming messages: the engine read none for too long", file=sys.stderr)

@@ -253,7 +253,7 @@ def test_the_end_of_phrase_control_plays_the_drafted_first_note_through_the_refl
     take over (its tick): a loaded machine may miss that, so up to five phrases are tried."""
     rig = jack_rig(quantize="off", phrase_end_cc=85, silence=16.0, bars=0.5)
     reflex = rig.engine.reflex
-    assert reflex is not None, "the pair gives the engine a reflex"
+    assert reflex.enabled, "the pair gives the engine a reflex"
     for _ in range(5):
         rig.play()
         first = reflex.armed

@@ -127,3 +127,15 @@ def test_the_reflex_listens_on_its_channel_only(rig) -> None:
     player.send_message((0xB2, CC, 127))
     heard((0xB2, CC, 127))
     assert [m for _, m in listener.wait_for(1)] == [(0x90, 70, 90)] and [f[0] for f in fired] == [4]
+
+
+def test_a_struck_note_nothing_closed_is_closed_when_the_helper_ends(rig) -> None:
+    midi_in, midi_out, player, listener, fired, heard = rig
+    midi_out.arm(9, CC, None, time.perf_counter() + 10, [(0x90, 71, 80)])
+    time.sleep(0.05)
+    player.send_message((0xB0, CC, 127))
+    heard((0xB0, CC, 127))
+    assert [m for _, m in listener.wait_for(1)] == [(0x90, 71, 80)] and fired
+    midi_out.close()
+    midi_in.close()  # the engine died without closing it: the helper does, on its way out
+    assert [m for _, m in listener.wait_for(2)] == [(0x90, 71, 80), (0x80, 71, 0)]

@@ -68,3 +68,16 @@ def test_an_adopted_note_nobody_claims_is_closed(closer: str) -> None:
     scheduler.schedule([note(beat, beat + 0.5, 64)])  # an end coming after it closed claims nothing
     run_until(fake, scheduler, 5.0)
     assert_each_note_on_closed_once(_heard(out, [(1.0, (ON, 64, 100))]))
+
+
+def test_a_key_already_open_stays_with_its_note() -> None:
+    """The reflex struck a key the answer had just opened (a control a hair after the silence ended the phrase): the
+    open note keeps the key and its note-off closes it; nothing is adopted that would close it early or twice."""
+    fake, clock, out, scheduler, _ = _with_hooks(timed=False)
+    scheduler.schedule([note(0.0, 1.0, 64)])
+    run_until(fake, scheduler, 0.1)
+    scheduler.adopt([note(clock.beat_at(0.1), clock.beat_at(0.1), 64)], 0.1)
+    scheduler.release_adopted()
+    run_until(fake, scheduler, 5.0)
+    assert out.only() == [(ON, 64, 100), (OFF, 64, 0)], "one note-off, at the open note's end"
+    assert out.messages[-1][0] == 0.5 and scheduler.open_notes() == set()
