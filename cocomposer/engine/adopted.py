@@ -4,7 +4,8 @@
 A note another part already sounded (the JACK helper's reflex: an answer's first note played the moment the
 end-of-phrase control arrived) is adopted (:meth:`AdoptedNotes.adopt`): it counts as sounding, and the note the
 generator then hands over for that key and time claims it without a second note-on, keeping its note-off. One nobody
-claims is closed by :meth:`AdoptedNotes.release_adopted`, a cancel, panic, or after ``ADOPTED_SECONDS``.
+claims is closed by :meth:`AdoptedNotes.release_adopted`, a cancel, panic, a note scheduled past its time (the
+answer went on without it), or after ``ADOPTED_SECONDS``.
 """
 
 from __future__ import annotations
@@ -61,8 +62,11 @@ class AdoptedNotes:
     def _claim(self, note: ScheduledNote) -> bool:
         """If ``note`` is the one an adopted note sounded for (same key, its time within ``CLAIM_SECONDS``), make
         it the open note of its key without a note-on (its hooks hear of it, at the time it sounded) and return True."""
-        held = self._adopted.get(note.key)
-        if held is None or abs(self._clock.time_at(note.start_beat) - held[1]) > CLAIM_SECONDS:
+        if not self._adopted:
+            return False
+        held, when = self._adopted.get(note.key), self._clock.time_at(note.start_beat)
+        if held is None or abs(when - held[1]) > CLAIM_SECONDS:  # an answer past them will not claim them: closed
+            self._close_adopted(lambda t: when - t > CLAIM_SECONDS, self._clock.now(), [])
             return False
         del self._adopted[note.key]
         self.claimed += 1

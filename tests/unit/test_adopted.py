@@ -42,7 +42,7 @@ def test_the_answers_first_note_claims_the_adopted_one(timed: bool) -> None:
     assert scheduler.open_notes() == set()
 
 
-@pytest.mark.parametrize("closer", ["release", "cancel", "panic", "deadline", "another time"])
+@pytest.mark.parametrize("closer", ["release", "cancel", "panic", "deadline", "another time", "a later note"])
 def test_an_adopted_note_nobody_claims_is_closed(closer: str) -> None:
     fake, clock, out, scheduler, _ = _with_hooks(timed=True)
     fake.set(1.0)
@@ -58,6 +58,12 @@ def test_an_adopted_note_nobody_claims_is_closed(closer: str) -> None:
         run_until(fake, scheduler, 1.0 + ADOPTED_SECONDS / 2)
         assert scheduler.open_notes() == {(0, 64)}
         run_until(fake, scheduler, 1.0 + ADOPTED_SECONDS + 0.01)
+    elif closer == "a later note":  # the answer went on without claiming it (it was sampled afresh): closed now
+        later = clock.beat_at(1.0 + CLAIM_SECONDS * 4)
+        scheduler.schedule([note(later, later + 0.25, 67)])
+        scheduler.run_due()
+        assert scheduler.open_notes() == set() and out.only() == [(OFF, 64, 0)]
+        run_until(fake, scheduler, 5.0)
     else:  # a note of that key for another time is a note of its own; the adopted one closes before it sounds
         later = clock.beat_at(1.0 + CLAIM_SECONDS * 4)
         scheduler.schedule([note(later, later + 0.25, 64)])
