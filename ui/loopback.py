@@ -2,7 +2,8 @@
 
 `cocomposer ui --api loopback` runs the panel on it (no MIDI hardware or backend needed: the Demo button plays into
 it); the tests and the screenshot script use it to play into the engine and to pull a port out from under it.
-While installed, it stands in for :func:`cocomposer.midi.ports.list_ports`, ``open_input`` and ``open_output``, so the
+While installed, it stands in for :func:`cocomposer.midi.ports.list_ports`, ``open_input`` and ``open_output`` (and
+turns down ``open_jack_pair``), so the
 engine is still built by :func:`cocomposer.engine.factory.build_engine`.
 """
 
@@ -100,9 +101,10 @@ class LoopbackMidi:
     @contextmanager
     def installed(self) -> Iterator[LoopbackMidi]:
         """Stand in for the real MIDI backend until the block ends."""
-        saved = ports.list_ports, ports.open_input, ports.open_output
+        saved = ports.list_ports, ports.open_input, ports.open_output, ports.open_jack_pair
         ports.list_ports, ports.open_input, ports.open_output = self.list_ports, self.open_input, self.open_output
+        ports.open_jack_pair = lambda *args, **kwargs: None  # no JACK here: the two ports open apart, as above
         try:
             yield self
         finally:
-            ports.list_ports, ports.open_input, ports.open_output = saved
+            ports.list_ports, ports.open_input, ports.open_output, ports.open_jack_pair = saved
